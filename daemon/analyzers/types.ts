@@ -1,0 +1,53 @@
+import type { Config, AnalyzerId } from '../../shared/config.js';
+import type { Finding, Language } from '../../shared/findings.js';
+
+/** One file of the staged snapshot, as an analyzer sees it. */
+export interface SourceFile {
+  /** Repo-relative path, forward slashes; findings must use it. */
+  path: string;
+  /** Where the staged content was written inside the snapshot directory. */
+  absPath: string;
+  language: Language;
+  content: string;
+  /** The staged blob id, when the content came from git (cache key for per-file results). */
+  blob?: string;
+}
+
+export interface AnalyzeContext {
+  /** The snapshot directory: staged versions of the changed files at their repo-relative paths. */
+  root: string;
+  files: SourceFile[];
+  config: Config;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface ProbeResult {
+  available: boolean;
+  version?: string;
+  /** Why it is not available, or which binary it found. */
+  detail?: string;
+}
+
+export interface Analyzer {
+  id: AnalyzerId;
+  /** Short human name for reports. */
+  title: string;
+  languages: readonly Language[];
+  /** 'file': run once per file, results cacheable by blob; 'snapshot': once per check over all files. */
+  granularity: 'file' | 'snapshot';
+  /** Whether it runs when the repo config does not mention it. */
+  defaultEnabled: boolean;
+  /** Finds the tool and its version. Cached by the registry for the daemon's life. */
+  probe(): Promise<ProbeResult>;
+  /** Findings with repo-relative paths; throws ToolTimeoutError / ToolMissingError / Error. */
+  analyze(ctx: AnalyzeContext): Promise<Finding[]>;
+}
+
+export class ToolMissingError extends Error {
+  override name = 'ToolMissingError';
+}
+
+export class ToolTimeoutError extends Error {
+  override name = 'ToolTimeoutError';
+}

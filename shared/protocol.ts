@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { AnalyzerStatusSchema, FindingSchema, VerdictSchema } from './findings.js';
+
+/*
+ * JSON-RPC 2.0 shaped messages between the hook/CLI and the daemon. Both ends validate every
+ * message with these schemas; the first request on a connection must be `hello`.
+ */
+
+export const ErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  Internal: -32603,
+  VersionMismatch: -32000,
+  HelloRequired: -32001,
+  ConfigError: -32002,
+  ShuttingDown: -32003,
+} as const;
+
+const Id = z.union([z.number().int(), z.string()]);
+
+export const RequestSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  id: Id,
+  method: z.string(),
+  params: z.unknown().optional(),
+});
+export type Request = z.infer<typeof RequestSchema>;
+
+export const ErrorObjectSchema = z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() });
+
+export const ResponseSchema = z.union([
+  z.object({ jsonrpc: z.literal('2.0'), id: Id, result: z.unknown() }),
+  z.object({ jsonrpc: z.literal('2.0'), id: Id.nullable(), error: ErrorObjectSchema }),
+]);
+export type Response = z.infer<typeof ResponseSchema>;
+
+export const NotificationSchema = z.object({ jsonrpc: z.literal('2.0'), method: z.string(), params: z.unknown().optional() });
+
+/** Anything the daemon may send: a response or a notification. */
+export const ServerMessageSchema = z.union([ResponseSchema, NotificationSchema]);
+
+// ---- hello ------------------------------------------------------------------------------------
+
+export const HelloParamsSchema = z.object({
+  protocolVersion: z.number().int(),
+  clientVersion: z.string(),
+  client: z.enum(['hook', 'cli', 'test']).default('cli'),
+});
+export const HelloResultSchema = z.object({
+  protocolVersion: z.number().int(),
+  daemonVersion: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+});
+export type HelloResult = z.infer<typeof HelloResultSchema>;
+
+// ---- check ------------------------------------------------------------------------------------
+
+/** A 1-based inclusive range of lines in the new version of a file. */
+export const LineRangeSchema = z.tuple([z.number().int().min(1), z.number().int().min(1)]);
+export type LineRange = z.infer<typeof LineRangeSchema>;
+
+export const FileChangeSchema = z.object({
+  /** Repo-relative path of the new version, forward slashes. */
+  path: z.string().min(1),
+  oldPath: z.string().optional(),
+  /** git's status letter: Added, Modified, Renamed, Copied, Deleted, Type change. */
+  status: z.enum(['A', 'M', 'R', 'C', 'D', 'T']),
+  /** Staged blob id; the daemon reads the content from the repo's object store by it. */
+  blob: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/).optional(),
+  /** Content given inline (base64) when the file is not in git's object store. */
+  content: z.string().optional(),
+  binary: z.boolean().default(false),
+  /** Lines the change adds or modifies; "all" for a new file or a path check. */
+  addedLines: z.union([z.literal('all'), z.array(LineRangeSchema)]),
+});
+export type FileChange = z.infer<typeof FileChangeSchema>;
+
+export const CheckParamsSchema = z.object({
+  repoRoot: z.string().min(1),
+  /** Absolute path of the repository's git dir (worktrees and submodules have their own). */
+  gitDir: z.string().optional(),
+  mode: z.enum(['staged', 'paths']),
+  files: z.array(FileChangeSchema),
+});
+export type CheckParams = z.infer<typeof CheckParamsSchema>;
+
+export const CheckResultSchema = z.object({
+  verdict: VerdictSchema,
+  findings: z.array(FindingSchema),
+  /** Findings on lines the change did not touch (not blocking under scope changed-lines). */
+  preExisting: z.number().int().min(0),
+  suppressed: z.number().int().min(0).default(0),
+  analyzers: z.array(AnalyzerStatusSchema),
+  /** Human-readable lines the hook prints before the findings (fail-open warnings and the like). */
+  notices: z.array(z.string()),
+  timings: z.record(z.string(), z.number()),
+  /** Later stages (knowledge, repair) attach their output here. */
+  guidance: z.array(z.unknown()).optional(),
+  repairs: z.array(z.unknown()).optional(),
+});
+export type CheckResult = z.infer<typeof CheckResultSchema>;
+
+// ---- status / shutdown ------------------------------------------------------------------------
+
+export const StatusResultSchema = z.object({
+  pid: z.number().int(),
+  version: z.string(),
+  protocolVersion: z.number().int(),
+  startedAt: z.string(),
+  uptimeMs: z.number(),
+  socket: z.string(),
+  stateDir: z.string(),
+  repos: z.array(z.string()),
+  checks: z.object({ running: z.number().int(), done: z.number().int() }),
+  memory: z.object({ rss: z.number(), heapUsed: z.number() }),
+  idleExitMs: z.number(),
+});
+export type StatusResult = z.infer<typeof StatusResultSchema>;
+
+export const ShutdownResultSchema = z.object({ ok: z.literal(true) });
+
+// ---- progress notification --------------------------------------------------------------------
+
+export const ProgressParamsSchema = z.object({
+  requestId: Id,
+  stage: z.string(),
+  message: z.string(),
+  done: z.number().int().optional(),
+  total: z.number().int().optional(),
+});
+export type ProgressParams = z.infer<typeof ProgressParamsSchema>;
+
+export const Methods = {
+  hello: { params: HelloParamsSchema, result: HelloResultSchema },
+  check: { params: CheckParamsSchema, result: CheckResultSchema },
+  status: { params: z.object({}).optional(), result: StatusResultSchema },
+  shutdown: { params: z.object({}).optional(), result: ShutdownResultSchema },
+} as const;
+export type MethodName = keyof typeof Methods;
+
+/** Header that carries the per-user token on the WebSocket upgrade request. */
+export const TOKEN_HEADER = 'x-reflexgen-token';
