@@ -18,6 +18,8 @@ export interface AnalyzeContext {
   root: string;
   files: SourceFile[];
   config: Config;
+  /** The user's work tree, for include paths only: analyzed content always comes from the snapshot. */
+  repoRoot?: string;
   timeoutMs: number;
   signal?: AbortSignal;
 }

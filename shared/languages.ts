@@ -1,4 +1,4 @@
-import type { Language } from '../shared/findings.js';
+import type { Language } from './findings.js';
 
 const BY_EXTENSION: Record<string, Language> = {
   py: 'python',

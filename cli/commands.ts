@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import pc from 'picocolors';
+import { existsSync } from 'node:fs';
+import { UserError } from '../shared/errors.js';
+import { daemonPaths, modelDir } from '../shared/paths.js';
+import type { StatusResult } from '../shared/protocol.js';
+import { buildVersion } from '../shared/version.js';
+import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
+import { renderReport } from '../hook/render.js';
+import { runCheckViaDaemon } from '../hook/run-check.js';
+import { init, type InitMode } from './init.js';
+
+function formatOption(choices: string[]): Option {
+  return new Option('--format <format>', 'output format').choices(choices).default('text');
+}
+
+function fmtBytes(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+async function printStatus(format: string): Promise<void> {
+  try {
+    const s = await withDaemon((c) => c.request<StatusResult>('status'), { start: false });
+    if (format === 'json') return void process.stdout.write(JSON.stringify({ running: true, ...s }, null, 2) + '\n');
+    process.stdout.write(
+      [
+        `daemon: running (pid ${s.pid}, version ${s.version})`,
+        `uptime: ${Math.round(s.uptimeMs / 1000)} s; idle exit after ${Math.round(s.idleExitMs / 60000)} min`,
+        `socket: ${s.socket}`,
+        `state: ${s.stateDir}`,
+        `repos: ${s.repos.length ? s.repos.join(', ') : '(none yet)'}`,
+        `checks: ${s.checks.running} running, ${s.checks.done} done`,
+        `memory: rss ${fmtBytes(s.memory.rss)}, heap ${fmtBytes(s.memory.heapUsed)}`,
+      ].join('\n') + '\n',
+    );
+  } catch {
+    if (format === 'json') return void process.stdout.write(JSON.stringify({ running: false }) + '\n');
+    process.stdout.write('daemon: not running\n');
+  }
+}
+
+export async function registerCoreCommands(program: Command): Promise<void> {
+  program.version(buildVersion(), '-V, --version');
+
+  program
+    .command('init')
+    .description('install the pre-commit hook in this repository')
+    .option('--husky', 'add reflexgen to .husky/pre-commit')
+    .option('--git-hook', 'write .git/hooks/pre-commit (chains an existing hook)')
+    .option('--lint-staged', 'add a lint-staged task running `reflexgen check --staged`')
+    .action(async (opts: { husky?: boolean; gitHook?: boolean; lintStaged?: boolean }) => {
+      const modes = (['husky', 'gitHook', 'lintStaged'] as const).filter((k) => opts[k]);
+      if (modes.length > 1) throw new UserError('choose one of --husky, --git-hook, --lint-staged');
+      const mode: InitMode | undefined = opts.husky ? 'husky' : opts.gitHook ? 'git-hook' : opts.lintStaged ? 'lint-staged' : undefined;
+      const r = await init(process.cwd(), mode);
+      process.stdout.write(`reflexgen: ${r.message}\n`);
+    });
+
+  program
+    .command('check')
+    .description('check the staged change (or the given files) with the same pipeline as the hook')
+    .option('--staged', 'check what is staged (default when no paths are given); paths then filter it')
+    .addOption(formatOption(['text', 'json', 'sarif']))
+    .argument('[paths...]', 'files to check as they are in the working tree')
+    .action(async (paths: string[], opts: { staged?: boolean; format: string }) => {
+      const staged = opts.staged || paths.length === 0;
+      const run = await runCheckViaDaemon({
+        cwd: process.cwd(),
+        mode: staged ? 'staged' : 'paths',
+        paths,
+        client: 'cli',
+        onProgress:
+          opts.format === 'text' && process.stderr.isTTY
+            ? (p) => process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`)
+            : undefined,
+      });
+      if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      if (run.unavailable !== undefined) throw new Error(`the daemon could not run the check: ${run.unavailable}`);
+      const r = run.result!;
+      if (opts.format === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else if (opts.format === 'sarif') {
+        const { toSarif } = await import('../shared/sarif.js');
+        process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
+      } else process.stdout.write(renderReport(r) + '\n');
+      process.exitCode = r.verdict === 'block' ? 1 : 0;
+    });
+
+  const daemon = program.command('daemon').description('manage the background daemon');
+  daemon
+    .command('start')
+    .description('start the daemon if it is not running')
+    .action(async () => {
+      const c = await connectDaemon({ client: 'cli' });
+      process.stdout.write(`daemon: running (pid ${c.hello?.pid})\n`);
+      c.close();
+    });
+  daemon
+    .command('stop')
+    .description('stop the daemon')
+    .action(async () => {
+      process.stdout.write((await stopDaemon()) ? 'daemon: stopped\n' : 'daemon: was not running\n');
+    });
+  daemon
+    .command('restart')
+    .description('stop and start the daemon')
+    .action(async () => {
+      await stopDaemon();
+      const c = await connectDaemon({ client: 'cli' });
+      process.stdout.write(`daemon: restarted (pid ${c.hello?.pid})\n`);
+      c.close();
+    });
+  daemon
+    .command('status')
+    .description('show whether the daemon runs, its uptime, repos and memory')
+    .addOption(formatOption(['text', 'json']))
+    .action(async (opts: { format: string }) => printStatus(opts.format));
+
+  program
+    .command('doctor')
+    .description('show which analyzers are installed, their versions, and where state lives')
+    .addOption(formatOption(['text', 'json']))
+    .action(async (opts: { format: string }) => {
+      await import('../daemon/analyzers/all.js');
+      const { allAnalyzers, probe } = await import('../daemon/analyzers/registry.js');
+      const rows = await Promise.all(
+        allAnalyzers().map(async (a) => ({ id: a.id, languages: a.languages, ...(await probe(a)) })),
+      );
+      const paths = daemonPaths();
+      const info = { version: buildVersion(), node: process.version, stateDir: paths.state, socket: paths.socket, modelDir: modelDir(), daemonRunning: existsSync(paths.socket), analyzers: rows };
+      if (opts.format === 'json') return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      const out = [
+        `reflexgen ${info.version} on node ${info.node}`,
+        `state dir: ${info.stateDir}`,
+        `socket:    ${info.socket}${info.daemonRunning ? '' : ' (no daemon running)'}`,
+        `models:    ${info.modelDir}`,
+        'analyzers:',
+        ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}${r.available ? '' : `  (${r.detail ?? 'not found'})`}`),
+      ];
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import pc from 'picocolors';
+import { UserError, oneLine } from '../shared/errors.js';
+import { registerCoreCommands } from './commands.js';
+
+/*
+ * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
+ * internal error; errors are printed as one line.
+ */
+
+const program = new Command();
+program
+  .name('reflexgen')
+  .description('Security gate for git commits: analyzers + knowledge base + LLM reflection (RefleXGen)')
+  .showHelpAfterError(false)
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(pc.red(str.trim().split('\n')[0]) + '\n') });
+void Option;
+
+await registerCoreCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit through here with code 0.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(pc.red(`reflexgen: ${err.message}`) + '\n');
+    process.exit(2);
+  }
+  process.stderr.write(pc.red(`reflexgen: internal error: ${oneLine(err)}`) + '\n');
+  if (process.env.REFLEXGEN_DEBUG) console.error(err);
+  process.exit(2);
+}

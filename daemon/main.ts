@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/*
+ * The daemon process. Started detached by the hook or by `reflexgen daemon start`; it keeps the
+ * analyzers' probes, the knowledge base and the embedding model warm between commits.
+ */
+import { daemonPaths, ensurePrivateDir } from '../shared/paths.js';
+import { createLogger } from './log.js';
+import { DaemonServer } from './server.js';
+import { registerHandlers } from './handlers/index.js';
+import { checkHandler } from './handlers/check.js';
+import { statusHandler, shutdownHandler } from './handlers/status.js';
+import './analyzers/all.js';
+import './extensions.js';
+
+const DEFAULT_IDLE_EXIT_MS = 30 * 60_000;
+
+async function main(): Promise<void> {
+  const paths = daemonPaths();
+  ensurePrivateDir(paths.state);
+  const log = createLogger(paths.log);
+  registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler });
+  const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
+  const server = new DaemonServer({
+    log,
+    idleExitMs: Number.isFinite(idle) ? idle : DEFAULT_IDLE_EXIT_MS,
+    onExit: (code) => {
+      log.flush?.();
+      process.exit(code);
+    },
+  });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void server.close(0));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    void server.close(1);
+  });
+  try {
+    await server.listen();
+  } catch (err) {
+    log.error({ err }, 'daemon could not start');
+    process.stderr.write(`reflexgen daemon: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

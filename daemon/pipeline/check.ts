@@ -1,0 +1,96 @@
+import { loadConfig, type Config } from '../../shared/config.js';
+import { UserError } from '../../shared/errors.js';
+import type { Finding } from '../../shared/findings.js';
+import { ErrorCodes, type CheckParams, type CheckResult } from '../../shared/protocol.js';
+import { RpcError } from '../../shared/rpc.js';
+import type { RequestContext } from '../handlers/types.js';
+import { runAnalyzers } from './analyze.js';
+import { atLeast, onChangedLines } from './scope.js';
+import { materialize } from './snapshot.js';
+import { postAnalysisStages } from './stages.js';
+
+export function readRepoConfig(repoRoot: string): Config {
+  try {
+    return loadConfig(repoRoot);
+  } catch (err) {
+    if (err instanceof UserError) throw new RpcError(ErrorCodes.ConfigError, err.message);
+    throw err;
+  }
+}
+
+/**
+ * One check: snapshot the staged content, analyze it, keep the findings in new code, decide.
+ * Missing/failed analyzers follow failMode; findings follow onFinding and minSeverity.
+ */
+export async function runCheck(params: CheckParams, ctx: RequestContext): Promise<CheckResult> {
+  const t0 = performance.now();
+  const config = readRepoConfig(params.repoRoot);
+  ctx.progress('snapshot', `reading ${params.files.length} staged file(s)`);
+  const snapshot = await materialize(params.repoRoot, params.files, config.exclude);
+  try {
+    const tSnap = performance.now();
+    ctx.progress('analyzing', `analyzing ${snapshot.files.length} file(s)`, 0, snapshot.files.length);
+    const outcome = await runAnalyzers({
+      root: snapshot.root,
+      repoRoot: params.repoRoot,
+      files: snapshot.files,
+      config,
+      signal: ctx.signal,
+      onProgress: (message, done, total) => ctx.progress('analyzing', message, done, total),
+    });
+    const tAnalyzed = performance.now();
+
+    const added = new Map(params.files.map((f) => [f.path, f.addedLines]));
+    const inScope: Finding[] = [];
+    let preExisting = 0;
+    for (const f of outcome.findings) {
+      if (config.scope === 'changed-files' || onChangedLines(f, added.get(f.file))) inScope.push(f);
+      else preExisting++;
+    }
+    inScope.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || a.tool.localeCompare(b.tool));
+
+    const notices: string[] = [];
+    for (const s of snapshot.skipped) {
+      if (s.reason !== 'deleted' && s.reason !== 'no analyzer for this file type') notices.push(`skipped ${s.path}: ${s.reason}`);
+    }
+    const failed = outcome.statuses.filter((s) => s.state === 'missing' || s.state === 'timeout' || s.state === 'error');
+    for (const s of failed) {
+      notices.push(`${s.id} ${s.state === 'missing' ? 'is not available' : s.state === 'timeout' ? 'timed out' : 'failed'}: ${s.detail ?? ''}`.trim());
+    }
+
+    const blocking = inScope.filter((f) => atLeast(f.severity, config.minSeverity));
+    let verdict: CheckResult['verdict'] = 'pass';
+    if (blocking.length > 0) verdict = config.onFinding === 'block' ? 'block' : 'warn';
+    else if (failed.length > 0) {
+      if (config.failMode === 'closed') {
+        verdict = 'block';
+        notices.push('failMode is "closed": the commit is blocked because not every analyzer could run');
+      } else {
+        verdict = 'warn';
+        notices.push('failMode is "open": the commit is allowed although not every analyzer could run');
+      }
+    }
+
+    const result: CheckResult = {
+      verdict,
+      findings: inScope,
+      preExisting,
+      suppressed: 0,
+      analyzers: outcome.statuses,
+      notices,
+      timings: {
+        snapshotMs: Math.round(tSnap - t0),
+        analyzeMs: Math.round(tAnalyzed - tSnap),
+      },
+    };
+    for (const stage of postAnalysisStages()) {
+      const ts = performance.now();
+      await stage.run({ params, config, snapshot, findings: inScope, result, ctx });
+      result.timings[`${stage.name}Ms`] = Math.round(performance.now() - ts);
+    }
+    result.timings.totalMs = Math.round(performance.now() - t0);
+    return result;
+  } finally {
+    await snapshot.dispose();
+  }
+}

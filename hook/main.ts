@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/*
+ * The pre-commit hook. It must start in tens of milliseconds: it imports the protocol, git
+ * plumbing and the WebSocket client, nothing else. Exit 0 lets the commit proceed, 1 blocks it.
+ */
+import pc from 'picocolors';
+import { UserError, oneLine } from '../shared/errors.js';
+import { renderReport } from './render.js';
+import { runCheckViaDaemon } from './run-check.js';
+
+async function main(): Promise<number> {
+  if (process.env.REFLEXGEN_SKIP === '1') {
+    process.stderr.write(pc.yellow('reflexgen: security check skipped (REFLEXGEN_SKIP=1)\n'));
+    return 0;
+  }
+  const tty = process.stderr.isTTY;
+  let lastProgress = '';
+  const run = await runCheckViaDaemon({
+    cwd: process.cwd(),
+    mode: 'staged',
+    client: 'hook',
+    onProgress: (p) => {
+      if (!tty) return;
+      const line = `reflexgen: ${p.message}${p.total ? ` (${p.done ?? 0}/${p.total})` : ''}`;
+      if (line !== lastProgress) process.stderr.write(`\r\x1b[K${pc.dim(line)}`);
+      lastProgress = line;
+    },
+  });
+  if (tty && lastProgress) process.stderr.write('\r\x1b[K');
+  if (run.unavailable !== undefined) {
+    if (run.config?.failMode === 'closed') {
+      process.stderr.write(pc.red(`reflexgen: commit blocked: the security check could not run (${run.unavailable}); failMode is "closed"\n`));
+      return 1;
+    }
+    process.stderr.write(pc.yellow(`reflexgen: warning: the security check could not run (${run.unavailable}); commit allowed (failMode "open")\n`));
+    return 0;
+  }
+  const r = run.result!;
+  const text = renderReport(r);
+  if (text) process.stderr.write(text + '\n');
+  return r.verdict === 'block' ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UserError) {
+      process.stderr.write(pc.red(`reflexgen: ${err.message} (commit blocked; fix it or bypass once with --no-verify)\n`));
+    } else {
+      process.stderr.write(pc.red(`reflexgen: internal error: ${oneLine(err)} (commit blocked)\n`));
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,46 @@
+import pc from 'picocolors';
+import type { CheckResult } from '../shared/protocol.js';
+import type { Finding } from '../shared/findings.js';
+
+/*
+ * The report a developer reads when a commit is checked. Plain text with colors only on a TTY
+ * (picocolors honours NO_COLOR / FORCE_COLOR); one block per finding with location, CWE, rule,
+ * tool and what to do.
+ */
+
+function loc(f: Finding): string {
+  return f.startLine === f.endLine ? `${f.file}:${f.startLine}` : `${f.file}:${f.startLine}-${f.endLine}`;
+}
+
+export function renderFinding(f: Finding): string {
+  const sev = f.severity === 'error' ? pc.red('error') : f.severity === 'warning' ? pc.yellow('warning') : pc.dim('note');
+  const cwe = f.cwe.length ? f.cwe.join(', ') : 'no CWE';
+  const tools = [f.tool, ...(f.alsoReportedBy ?? [])].join(', ');
+  return `  ${pc.bold(loc(f))}  ${sev}  ${pc.cyan(cwe)}  ${f.ruleId} (${tools})\n    ${f.message}`;
+}
+
+export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean } = {}): string {
+  const lines: string[] = [];
+  for (const n of r.notices) lines.push(pc.yellow(`reflexgen: ${n}`));
+  if (r.findings.length) {
+    lines.push(pc.bold(`reflexgen: ${r.findings.length} finding(s) in the staged change:`));
+    for (const f of r.findings) lines.push(renderFinding(f));
+  }
+  const extra: string[] = [];
+  if (r.preExisting) extra.push(`${r.preExisting} pre-existing finding(s) on lines this commit does not touch were not counted`);
+  if (r.suppressed) extra.push(`${r.suppressed} suppressed`);
+  if (extra.length) lines.push(pc.dim(`reflexgen: ${extra.join('; ')}`));
+  const ran = r.analyzers.filter((a) => a.state === 'ok').map((a) => `${a.id}${a.version ? ` ${a.version}` : ''}`);
+  const ms = r.timings.totalMs;
+  const summary = `${ran.length ? `analyzed with ${ran.join(', ')}` : 'no analyzer ran'}${ms !== undefined ? ` in ${ms} ms` : ''}`;
+  if (r.verdict === 'block') {
+    lines.push(pc.red(pc.bold('reflexgen: commit blocked')) + pc.dim(` (${summary})`));
+    lines.push(pc.dim('  fix the findings, suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment, or bypass once with git commit --no-verify'));
+  } else if (r.verdict === 'warn') {
+    lines.push(pc.yellow('reflexgen: commit allowed with warnings') + pc.dim(` (${summary})`));
+  } else if (opts.minSeverityNote !== false) {
+    lines.push(pc.green('reflexgen: no security findings in the staged change') + pc.dim(` (${summary})`));
+  }
+  void opts;
+  return lines.join('\n');
+}

@@ -1,0 +1,87 @@
+import { loadConfig, type Config } from '../shared/config.js';
+import { UserError, oneLine } from '../shared/errors.js';
+import { repoInfo } from '../shared/git.js';
+import { languageOf } from '../shared/languages.js';
+import type { CheckResult, FileChange } from '../shared/protocol.js';
+import { RpcError } from '../shared/rpc.js';
+import { stagedChanges } from '../shared/staged.js';
+import { connectDaemon, DaemonUnavailableError, type ProgressHandler } from './client.js';
+
+/*
+ * What the pre-commit hook and `reflexgen check` share: collect the change, ask the daemon,
+ * and turn "the daemon could not answer" into a verdict according to failMode.
+ */
+
+export interface CheckRun {
+  result?: CheckResult;
+  /** Set when no verdict could be had from the daemon (failMode decided). */
+  unavailable?: string;
+  config?: Config;
+}
+
+export interface RunCheckOptions {
+  cwd: string;
+  mode: 'staged' | 'paths';
+  /** In paths mode the files to check; in staged mode an optional filter (lint-staged passes them). */
+  paths?: string[];
+  client: 'hook' | 'cli';
+  onProgress?: ProgressHandler;
+}
+
+async function pathChanges(root: string, cwd: string, paths: string[]): Promise<FileChange[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { relative, resolve } = await import('node:path');
+  const out: FileChange[] = [];
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    const rel = relative(root, abs).split('\\').join('/');
+    if (rel.startsWith('..')) throw new UserError(`${p} is outside the repository ${root}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(abs);
+    } catch {
+      throw new UserError(`cannot read ${p}`);
+    }
+    out.push({ path: rel, status: 'A', content: bytes.toString('base64'), binary: false, addedLines: 'all' });
+  }
+  return out;
+}
+
+export async function collectChanges(opts: RunCheckOptions): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
+  const { root, gitDir } = await repoInfo(opts.cwd);
+  if (opts.mode === 'paths') return { root, gitDir, files: await pathChanges(root, opts.cwd, opts.paths ?? []) };
+  let files = await stagedChanges(root);
+  if (opts.paths?.length) {
+    const { relative, resolve } = await import('node:path');
+    const wanted = new Set(opts.paths.map((p) => relative(root, resolve(opts.cwd, p)).split('\\').join('/')));
+    files = files.filter((f) => wanted.has(f.path));
+  }
+  return { root, gitDir, files };
+}
+
+export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
+  const { root, gitDir, files } = await collectChanges(opts);
+  const config = loadConfig(root); // bad config: UserError, reported before any daemon work
+  // Nothing any analyzer could look at: answer without waking the daemon.
+  if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
+    return {
+      config,
+      result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
+    };
+  }
+  try {
+    const client = await connectDaemon({ client: opts.client });
+    try {
+      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files }, opts.onProgress);
+      return { result, config };
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    if (err instanceof RpcError && err.code === -32002) throw new UserError(err.message);
+    if (err instanceof DaemonUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
+      return { unavailable: oneLine(err), config };
+    }
+    throw err;
+  }
+}
