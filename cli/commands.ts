@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { existsSync } from 'node:fs';
 import { UserError } from '../shared/errors.js';
-import { daemonPaths, modelDir } from '../shared/paths.js';
+import { daemonPaths, ensurePrivateDir, modelDir } from '../shared/paths.js';
 import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
@@ -31,6 +31,8 @@ async function printStatus(format: string): Promise<void> {
         `repos: ${s.repos.length ? s.repos.join(', ') : '(none yet)'}`,
         `checks: ${s.checks.running} running, ${s.checks.done} done`,
         `memory: rss ${fmtBytes(s.memory.rss)}, heap ${fmtBytes(s.memory.heapUsed)}`,
+        ...(s.watcher ? [`watcher: ${s.watcher.repos} repo(s), ${s.watcher.queued} queued${s.watcher.running ? ', analyzing' : ''}, ${s.watcher.runs} pre-analyses`] : []),
+        ...(s.cache ? [`cache: ${s.cache.hits} hits, ${s.cache.misses} misses (${Math.round(s.cache.hitRate * 100)}% hit rate), ${s.cache.analyzerRuns} analyzer runs`] : []),
       ].join('\n') + '\n',
     );
   } catch {
@@ -54,6 +56,13 @@ export async function registerCoreCommands(program: Command): Promise<void> {
       const mode: InitMode | undefined = opts.husky ? 'husky' : opts.gitHook ? 'git-hook' : opts.lintStaged ? 'lint-staged' : undefined;
       const r = await init(process.cwd(), mode);
       process.stdout.write(`reflexgen: ${r.message}\n`);
+      // Register the repo so the daemon pre-analyzes at `git add`; tell a running daemon now.
+      const { repoInfo } = await import('../shared/git.js');
+      const { addRepo } = await import('../shared/repos.js');
+      const info = await repoInfo(process.cwd());
+      ensurePrivateDir(daemonPaths().state);
+      addRepo(daemonPaths().state, { root: info.root, gitDir: info.gitDir });
+      await withDaemon((c) => c.request('watch', { repoRoot: info.root, gitDir: info.gitDir }), { start: false }).catch(() => undefined);
     });
 
   program

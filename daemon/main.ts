@@ -8,7 +8,8 @@ import { createLogger } from './log.js';
 import { DaemonServer } from './server.js';
 import { registerHandlers } from './handlers/index.js';
 import { checkHandler } from './handlers/check.js';
-import { statusHandler, shutdownHandler } from './handlers/status.js';
+import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
+import { getWatcher } from './watcher.js';
 import './analyzers/all.js';
 import './extensions.js';
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const paths = daemonPaths();
   ensurePrivateDir(paths.state);
   const log = createLogger(paths.log);
-  registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler });
+  registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler, watch: watchHandler });
   const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
   const server = new DaemonServer({
     log,
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   });
   try {
     await server.listen();
+    getWatcher(server.context).loadPersisted();
   } catch (err) {
     log.error({ err }, 'daemon could not start');
     process.stderr.write(`reflexgen daemon: ${(err as Error).message}\n`);

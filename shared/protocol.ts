@@ -117,8 +117,15 @@ export const StatusResultSchema = z.object({
   checks: z.object({ running: z.number().int(), done: z.number().int() }),
   memory: z.object({ rss: z.number(), heapUsed: z.number() }),
   idleExitMs: z.number(),
+  watcher: z
+    .object({ repos: z.number(), queued: z.number(), running: z.boolean(), events: z.number(), runs: z.number(), lastError: z.string().optional() })
+    .optional(),
+  cache: z.object({ hits: z.number(), misses: z.number(), entries: z.number(), analyzerRuns: z.number(), hitRate: z.number() }).optional(),
 });
 export type StatusResult = z.infer<typeof StatusResultSchema>;
+
+export const WatchParamsSchema = z.object({ repoRoot: z.string().min(1), gitDir: z.string().min(1) });
+export const WatchResultSchema = z.object({ watching: z.boolean() });
 
 export const ShutdownResultSchema = z.object({ ok: z.literal(true) });
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../shared/version.js';
-import { StatusResultSchema, ShutdownResultSchema } from '../../shared/protocol.js';
+import { StatusResultSchema, ShutdownResultSchema, WatchParamsSchema, WatchResultSchema } from '../../shared/protocol.js';
+import { getCache } from '../services/cache.js';
+import { getWatcher } from '../watcher.js';
 import { defineHandler } from './types.js';
 
 export const statusHandler = defineHandler({
@@ -20,6 +22,12 @@ export const statusHandler = defineHandler({
       checks: { ...daemon.checks },
       memory: { rss: mem.rss, heapUsed: mem.heapUsed },
       idleExitMs: daemon.idleExitMs,
+      watcher: { ...getWatcher(daemon).stats },
+      cache: (() => {
+        const c = getCache(daemon).stats;
+        const lookups = c.hits + c.misses;
+        return { ...c, hitRate: lookups ? c.hits / lookups : 0 };
+      })(),
     };
   },
 });
@@ -30,5 +38,14 @@ export const shutdownHandler = defineHandler({
   async handle(_params, { daemon }) {
     daemon.requestShutdown();
     return { ok: true as const };
+  },
+});
+
+export const watchHandler = defineHandler({
+  params: WatchParamsSchema,
+  result: WatchResultSchema,
+  async handle(params, { daemon }) {
+    getWatcher(daemon).watch({ root: params.repoRoot, gitDir: params.gitDir });
+    return { watching: daemon.repos.has(params.repoRoot) };
   },
 });

@@ -2,6 +2,7 @@ import { analyzerEnabled, analyzerTimeout, type Config } from '../../shared/conf
 import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 import { allAnalyzers, probe } from '../analyzers/registry.js';
 import { ToolMissingError, ToolTimeoutError, type Analyzer, type SourceFile } from '../analyzers/types.js';
+import { cacheKey, gitBlobId, type ResultCache } from './cache.js';
 
 export interface AnalysisOutcome {
   findings: Finding[];
@@ -14,6 +15,10 @@ export interface AnalyzeOptions {
   files: SourceFile[];
   config: Config;
   signal?: AbortSignal;
+  /** Per-file results are read from and written to it (file-granularity analyzers only). */
+  cache?: ResultCache;
+  /** Limit to these analyzer ids (verification of a repair re-runs only what is needed). */
+  only?: string[];
   onProgress?: (message: string, done: number, total: number) => void;
 }
 
@@ -21,15 +26,78 @@ function applicable(a: Analyzer, files: SourceFile[]): SourceFile[] {
   return files.filter((f) => a.languages.includes(f.language));
 }
 
+function stateOf(err: unknown): AnalyzerStatus['state'] {
+  return err instanceof ToolTimeoutError ? 'timeout' : err instanceof ToolMissingError ? 'missing' : 'error';
+}
+
+/**
+ * Runs one analyzer over files, answering from the cache where it can, joining a run already in
+ * flight for the same key (the watcher's), and analyzing the rest in one batch.
+ */
+async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<{ findings: Finding[]; cached: number }> {
+  const cache = opts.cache;
+  const run = (batch: SourceFile[]) => {
+    if (cache) cache.stats.analyzerRuns++;
+    return a.analyze({
+      root: opts.root,
+      repoRoot: opts.repoRoot,
+      files: batch,
+      config: opts.config,
+      timeoutMs: analyzerTimeout(opts.config, a.id),
+      signal: opts.signal,
+    });
+  };
+  if (!cache || a.granularity !== 'file') return { findings: await run(files), cached: 0 };
+
+  const keyOf = (f: SourceFile) =>
+    cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content) });
+  const findings: Finding[] = [];
+  let cached = 0;
+  const toRun: Array<{ f: SourceFile; key: string }> = [];
+  const joined: Array<{ f: SourceFile; key: string; p: Promise<Finding[] | undefined> }> = [];
+  for (const f of files) {
+    const key = keyOf(f);
+    const hit = cache.get(key);
+    if (hit) {
+      cache.stats.hits++;
+      cached++;
+      findings.push(...hit);
+      continue;
+    }
+    const p = cache.pendingFor(key);
+    if (p) joined.push({ f, key, p });
+    else toRun.push({ f, key });
+  }
+  for (const j of joined) {
+    const v = await j.p;
+    if (v) {
+      cache.stats.hits++;
+      cached++;
+      findings.push(...v);
+    } else toRun.push({ f: j.f, key: j.key }); // the other run failed: do it ourselves
+  }
+  if (toRun.length) {
+    cache.stats.misses += toRun.length;
+    const batch = run(toRun.map((t) => t.f));
+    for (const t of toRun) cache.track(t.key, batch.then((all) => all.filter((x) => x.file === t.f.path)).catch(() => undefined));
+    const all = await batch;
+    for (const t of toRun) cache.set(t.key, all.filter((x) => x.file === t.f.path));
+    findings.push(...all);
+  }
+  return { findings, cached };
+}
+
 /**
  * Runs every enabled analyzer that applies to the files, in parallel, each under its timeout.
  * A missing or failing tool becomes a status, never an exception: the verdict decides what a
- * failure means (failMode). Used by the check pipeline and again to verify repair candidates.
+ * failure means (failMode). Used by the check pipeline, the watcher's pre-analysis, and again to
+ * verify repair candidates.
  */
 export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcome> {
   const statuses: AnalyzerStatus[] = [];
   const findings: Finding[] = [];
   const jobs = allAnalyzers()
+    .filter((a) => !opts.only || opts.only.includes(a.id))
     .map((a) => ({ a, files: applicable(a, opts.files) }))
     .filter((j) => j.files.length > 0);
   let done = 0;
@@ -46,19 +114,11 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
       }
       const started = performance.now();
       try {
-        const out = await a.analyze({
-          root: opts.root,
-          repoRoot: opts.repoRoot,
-          files,
-          config: opts.config,
-          timeoutMs: analyzerTimeout(opts.config, a.id),
-          signal: opts.signal,
-        });
-        findings.push(...out);
-        statuses.push({ id: a.id, state: 'ok', version: p.version, files: files.length, ms: Math.round(performance.now() - started) });
+        const out = await analyzeWithCache(a, p.version ?? '', files, opts);
+        findings.push(...out.findings);
+        statuses.push({ id: a.id, state: 'ok', version: p.version, files: files.length, cached: out.cached, ms: Math.round(performance.now() - started) });
       } catch (err) {
-        const state = err instanceof ToolTimeoutError ? 'timeout' : err instanceof ToolMissingError ? 'missing' : 'error';
-        statuses.push({ id: a.id, state, version: p.version, detail: (err as Error).message, files: files.length, ms: Math.round(performance.now() - started) });
+        statuses.push({ id: a.id, state: stateOf(err), version: p.version, detail: (err as Error).message, files: files.length, ms: Math.round(performance.now() - started) });
       } finally {
         opts.onProgress?.(`${a.title} done`, ++done, jobs.length);
       }

@@ -8,6 +8,7 @@ import { runAnalyzers } from './analyze.js';
 import { atLeast, onChangedLines } from './scope.js';
 import { materialize } from './snapshot.js';
 import { postAnalysisStages } from './stages.js';
+import { getCache } from '../services/cache.js';
 
 export function readRepoConfig(repoRoot: string): Config {
   try {
@@ -36,6 +37,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
       files: snapshot.files,
       config,
       signal: ctx.signal,
+      cache: getCache(ctx.daemon),
       onProgress: (message, done, total) => ctx.progress('analyzing', message, done, total),
     });
     const tAnalyzed = performance.now();

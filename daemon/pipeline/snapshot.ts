@@ -5,6 +5,7 @@ import { readBlobs, looksBinary } from '../../shared/git.js';
 import { languageOf } from '../../shared/languages.js';
 import type { FileChange } from '../../shared/protocol.js';
 import type { SourceFile } from '../analyzers/types.js';
+import { gitBlobId } from './cache.js';
 
 /*
  * The staged versions of the changed files, written to a private temp directory at their
@@ -76,7 +77,7 @@ export async function materialize(repoRoot: string, changes: FileChange[], exclu
     await writeFile(absPath, bytes);
     const content = bytes.toString('utf8');
     contents.set(c.path, content);
-    files.push({ path: c.path, absPath, language: languageOf(c.path)!, content, ...(c.blob ? { blob: c.blob } : {}) });
+    files.push({ path: c.path, absPath, language: languageOf(c.path)!, content, blob: c.blob ?? gitBlobId(bytes) });
   }
   return {
     root,

@@ -1,0 +1,12 @@
+import { join } from 'node:path';
+import type { DaemonContext } from '../handlers/types.js';
+import { ResultCache } from '../pipeline/cache.js';
+
+export function getCache(daemon: DaemonContext): ResultCache {
+  let c = daemon.services.cache as ResultCache | undefined;
+  if (!c) {
+    c = new ResultCache(process.env.REFLEXGEN_NO_DISK_CACHE === '1' ? undefined : join(daemon.stateDir, 'cache'));
+    daemon.services.cache = c;
+  }
+  return c;
+}
