@@ -1,0 +1,798 @@
+import { type Node, kids, field, line, endLine, walk, operator } from './ast.js';
+import type { RuleHit } from './catalog.js';
+import { C } from './data.js';
+
+/** Per-file facts shared by the rules: macros, global arrays, functions only declared here. */
+interface FileInfo {
+  macros: Map<string, number>;
+  globalArrays: Map<string, number | null>;
+  externFns: Set<string>;
+}
+
+interface FnInfo {
+  body: Node;
+  params: Set<string>;
+  types: Map<string, string>;
+  arrays: Map<string, number | null>;
+  /** Variables holding unbounded external integers (rand, atoi(argv), scanf, extern functions). */
+  tainted: Set<string>;
+  /** Variables written by scanf-like calls: read from input, so both bounds are unknown. */
+  scanned: Set<string>;
+}
+
+const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);
+const RELATIONAL = new Set(['<', '<=', '>', '>=']);
+
+function unwrapParens(n: Node | null): Node | null {
+  while (n && n.type === 'parenthesized_expression') n = kids(n)[0] ?? null;
+  return n;
+}
+
+function unwrap(n: Node | null): Node | null {
+  for (;;) {
+    if (!n) return n;
+    if (n.type === 'parenthesized_expression') n = kids(n)[0] ?? null;
+    else if (n.type === 'cast_expression') n = field(n, 'value');
+    else return n;
+  }
+}
+
+function declaratorName(d: Node | null): string | null {
+  while (d) {
+    if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
+    d = field(d, 'declarator');
+  }
+  return null;
+}
+
+function numberOf(n: Node | null, macros: Map<string, number>): number | null {
+  const u = unwrap(n);
+  if (!u) return null;
+  if (u.type === 'number_literal') {
+    const v = Number.parseInt(u.text.replace(/[uUlL]+$/, ''), u.text.startsWith('0x') ? 16 : 10);
+    return Number.isNaN(v) ? null : v;
+  }
+  if (u.type === 'identifier') return macros.get(u.text) ?? null;
+  if (u.type === 'unary_expression' && operator(u) === '-') {
+    const v = numberOf(field(u, 'argument'), macros);
+    return v === null ? null : -v;
+  }
+  return null;
+}
+
+function callName(call: Node): string {
+  const fn = field(call, 'function');
+  return fn?.type === 'identifier' ? fn.text : '';
+}
+
+function argList(call: Node): Node[] {
+  const a = field(call, 'arguments');
+  return a ? kids(a).filter((k) => k.type !== 'comment') : [];
+}
+
+function fileInfo(root: Node): FileInfo {
+  const macros = new Map<string, number>();
+  const globalArrays = new Map<string, number | null>();
+  const declared = new Set<string>();
+  const defined = new Set<string>();
+  walk(root, (n) => {
+    if (n.type === 'preproc_def') {
+      const name = field(n, 'name')?.text;
+      const v = field(n, 'value')?.text.trim();
+      if (name && v && /^\(?-?\d+[uUlL]*\)?$/.test(v)) macros.set(name, Number.parseInt(v.replace(/[()]/g, ''), 10));
+      return false;
+    }
+    if (n.type === 'function_definition') {
+      const name = declaratorName(field(n, 'declarator'));
+      if (name) defined.add(name);
+      return false;
+    }
+    return true;
+  });
+  for (const d of kids(root)) {
+    if (d.type !== 'declaration') continue;
+    for (const decl of declaratorsOf(d)) {
+      let x: Node | null = decl.type === 'init_declarator' ? field(decl, 'declarator') : decl;
+      while (x && x.type === 'pointer_declarator') x = field(x, 'declarator');
+      if (x?.type === 'function_declarator') {
+        const name = declaratorName(field(x, 'declarator'));
+        if (name) declared.add(name);
+      } else if (x?.type === 'array_declarator') {
+        const name = declaratorName(x);
+        if (name) globalArrays.set(name, numberOf(field(x, 'size'), macros));
+      }
+    }
+  }
+  const externFns = new Set([...declared].filter((n) => !defined.has(n)));
+  return { macros, globalArrays, externFns };
+}
+
+function declaratorsOf(decl: Node): Node[] {
+  const out: Node[] = [];
+  for (const c of decl.children) {
+    if (c.isNamed && decl.childForFieldName('type')?.id !== c.id && c.type !== 'storage_class_specifier' && c.type !== 'type_qualifier' && c.type !== 'comment') out.push(c);
+  }
+  return out;
+}
+
+function fnInfo(fn: Node, file: FileInfo): FnInfo {
+  const body = field(fn, 'body')!;
+  const params = new Set<string>();
+  const types = new Map<string, string>();
+  const arrays = new Map<string, number | null>();
+  const tainted = new Set<string>();
+  const scanned = new Set<string>();
+  let fd: Node | null = field(fn, 'declarator');
+  while (fd && fd.type !== 'function_declarator') fd = field(fd, 'declarator');
+  const plist = fd ? field(fd, 'parameters') : null;
+  for (const p of plist ? kids(plist) : []) {
+    if (p.type !== 'parameter_declaration') continue;
+    const name = declaratorName(field(p, 'declarator'));
+    if (name) {
+      params.add(name);
+      types.set(name, field(p, 'type')?.text ?? '');
+    }
+  }
+  const assigns: Array<[string, Node]> = [];
+  walk(body, (n) => {
+    if (n.type === 'declaration') {
+      const type = field(n, 'type')?.text ?? '';
+      for (const d of declaratorsOf(n)) {
+        const target = d.type === 'init_declarator' ? field(d, 'declarator') : d;
+        const name = declaratorName(target);
+        if (!name) continue;
+        types.set(name, type + (target?.type === 'pointer_declarator' ? '*' : ''));
+        if (target?.type === 'array_declarator') arrays.set(name, numberOf(field(target, 'size'), file.macros));
+        const value = d.type === 'init_declarator' ? field(d, 'value') : null;
+        if (value) assigns.push([name, value]);
+      }
+    } else if (n.type === 'assignment_expression' && operator(n) === '=') {
+      const left = field(n, 'left');
+      const right = field(n, 'right');
+      if (left?.type === 'identifier' && right) assigns.push([left.text, right]);
+    } else if (n.type === 'call_expression') {
+      const from = C.scanners.get(callName(n));
+      if (from !== undefined) {
+        for (const a of argList(n).slice(from)) {
+          const u = unwrapParens(a);
+          if (u?.type === 'pointer_expression' && u.text.startsWith('&')) {
+            const v = field(u, 'argument');
+            if (v?.type === 'identifier') {
+              scanned.add(v.text);
+              tainted.add(v.text);
+            }
+          }
+        }
+      }
+    }
+    return true;
+  });
+  // Two passes so `b = a + 1; a = rand();` style orderings in loops still propagate.
+  for (let pass = 0; pass < 2; pass++) {
+    for (const [name, value] of assigns) {
+      if (!boundedExpr(value) && externalValue(value, tainted, file)) tainted.add(name);
+    }
+  }
+  return { body, params, types, arrays, tainted, scanned };
+}
+
+/** `x % N` / `x & MASK` cap the value: the bound CodeQL accepts as a guard. */
+function boundedExpr(n: Node): boolean {
+  const u = unwrap(n);
+  if (!u) return false;
+  if (u.type === 'binary_expression') {
+    const op = operator(u);
+    if (op === '%' || op === '&') return true;
+  }
+  return false;
+}
+
+function isSourceCall(n: Node | null, file: FileInfo): boolean {
+  const u = unwrap(n);
+  if (!u || u.type !== 'call_expression') return false;
+  const name = callName(u);
+  return C.externalInts.has(name) || file.externFns.has(name);
+}
+
+/** Whether an expression carries an unbounded external value (not through a bounding % or &). */
+function externalValue(n: Node, tainted: Set<string>, file: FileInfo): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (found) return false;
+    if (x !== n && boundedExpr(x)) return false;
+    if (x.type === 'call_expression') {
+      if (isSourceCall(x, file)) found = true;
+      return false; // arguments of other calls do not flow into the result
+    }
+    if (x.type === 'sizeof_expression') return false;
+    if (x.type === 'identifier' && tainted.has(x.text)) found = true;
+    return true;
+  });
+  return found;
+}
+
+function exits(s: Node | null): boolean {
+  if (!s) return false;
+  if (s.type === 'compound_statement') {
+    const body = kids(s).filter((k) => k.type !== 'comment');
+    return exits(body[body.length - 1] ?? null);
+  }
+  if (['return_statement', 'break_statement', 'continue_statement', 'goto_statement'].includes(s.type)) return true;
+  if (s.type === 'expression_statement') {
+    const e = kids(s)[0];
+    return !!e && e.type === 'call_expression' && C.exits.has(callName(e));
+  }
+  return false;
+}
+
+function mentions(n: Node | null, names: ReadonlySet<string>): boolean {
+  if (!n) return false;
+  let found = false;
+  walk(n, (x) => {
+    if (found) return false;
+    if (x.type === 'identifier' && names.has(x.text)) found = true;
+    return true;
+  });
+  return found;
+}
+
+interface Step {
+  child: Node;
+  parent: Node;
+}
+
+/** Walks from `n` up to `stop`, giving each (child, parent) pair on the way. */
+function* climb(n: Node, stop: Node): Generator<Step> {
+  let child = n;
+  for (let p = n.parent; p; child = p, p = p.parent) {
+    yield { child, parent: p };
+    if (p.id === stop.id) return;
+  }
+}
+
+function isIn(n: Node, container: Node | null): boolean {
+  return !!container && n.startIndex >= container.startIndex && n.endIndex <= container.endIndex;
+}
+
+/** Whether some condition on the path to `n` (enclosing or an earlier early exit) mentions `names`. */
+function guarded(n: Node, body: Node, names: ReadonlySet<string>): boolean {
+  for (const { child, parent } of climb(n, body)) {
+    switch (parent.type) {
+      case 'if_statement':
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement':
+      case 'conditional_expression': {
+        const cond = field(parent, 'condition');
+        if (cond && !isIn(child, cond) && mentions(cond, names)) return true;
+        break;
+      }
+      case 'compound_statement':
+        for (const s of kids(parent)) {
+          if (s.id === child.id) break;
+          if (s.type === 'if_statement' && !field(s, 'alternative') && exits(field(s, 'consequence')) && mentions(field(s, 'condition'), names)) return true;
+        }
+        break;
+    }
+  }
+  return false;
+}
+
+// ------------------------------------------------------------------ CWE-190
+function integerOverflow(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const taintedOperand = (o: Node | null, ids: Set<string>): boolean => {
+    const p = unwrapParens(o);
+    if (!p || boundedExpr(p)) return false;
+    if (isSourceCall(p, file)) return true;
+    const u = unwrap(p);
+    if (u?.type === 'identifier' && fn.tainted.has(u.text)) {
+      ids.add(u.text);
+      return true;
+    }
+    return false;
+  };
+  const widened = (o: Node | null): boolean => {
+    const p = unwrapParens(o);
+    return p?.type === 'cast_expression' && C.wideTypes.test(field(p, 'type')?.text ?? '');
+  };
+  walk(fn.body, (n) => {
+    let ids: Set<string> | null = null;
+    if (n.type === 'binary_expression' && ['+', '-', '*'].includes(operator(n))) {
+      const l = field(n, 'left');
+      const r = field(n, 'right');
+      if (widened(l) || widened(r)) return true;
+      const s = new Set<string>();
+      const lt = taintedOperand(l, s);
+      const rt = taintedOperand(r, s);
+      if (lt || rt) ids = s;
+    } else if (n.type === 'assignment_expression' && ['+=', '-=', '*='].includes(operator(n))) {
+      const l = field(n, 'left');
+      const r = field(n, 'right');
+      if (widened(r)) return true;
+      const s = new Set<string>();
+      const lt = taintedOperand(l, s);
+      const rt = taintedOperand(r, s);
+      if (l?.type === 'identifier') s.add(l.text);
+      if (lt || rt) ids = s;
+    }
+    if (ids && !guarded(n, fn.body, ids)) {
+      let inAlloc = false;
+      for (let p = n.parent; p && p.id !== fn.body.id; p = p.parent) {
+        if (p.type === 'call_expression' && C.allocators.has(callName(p))) inAlloc = true;
+      }
+      hits.push({ rule: 'c/integer-overflow', startLine: line(n), endLine: endLine(n), detail: inAlloc ? 'in an allocation size' : undefined });
+      return false;
+    }
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ CWE-125 / CWE-787 subscripts
+interface Bounds {
+  lower: boolean;
+  upper: boolean;
+  /** A `<=` (or reversed) bound that is not provably inside the array: the off-by-one shape. */
+  inclusive: boolean;
+}
+
+const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '!=': '!=' };
+const NEG: Record<string, string> = { '<': '>=', '>=': '<', '>': '<=', '<=': '>', '==': '!=', '!=': '==' };
+
+function collectFacts(cond: Node | null, sense: boolean, v: string, size: number | null, macros: Map<string, number>, b: Bounds): void {
+  const c = unwrapParens(cond);
+  if (!c) return;
+  if (c.type === 'unary_expression' && operator(c) === '!') return collectFacts(field(c, 'argument'), !sense, v, size, macros, b);
+  if (c.type !== 'binary_expression') return;
+  let op = operator(c);
+  if (op === '&&' || op === '||') {
+    if ((op === '&&') === sense) {
+      collectFacts(field(c, 'left'), sense, v, size, macros, b);
+      collectFacts(field(c, 'right'), sense, v, size, macros, b);
+    }
+    return;
+  }
+  if (!(op in FLIP)) return;
+  let left = unwrap(field(c, 'left'));
+  let right = field(c, 'right');
+  if (unwrap(right)?.type === 'identifier' && unwrap(right)?.text === v) {
+    [left, right] = [unwrap(right), field(c, 'left')];
+    op = FLIP[op];
+  }
+  if (left?.type !== 'identifier' || left.text !== v) return;
+  if (!sense) op = NEG[op];
+  const k = numberOf(right, macros);
+  if ((op === '>=' && k !== null && k >= 0) || (op === '>' && k !== null && k >= -1)) b.lower = true;
+  if (op === '<') b.upper = true;
+  if (op === '<=') {
+    if (k !== null && size !== null && k < size) b.upper = true;
+    else b.inclusive = true;
+  }
+}
+
+function boundsFor(s: Node, fn: FnInfo, v: string, size: number | null, file: FileInfo): Bounds {
+  const b: Bounds = { lower: false, upper: false, inclusive: false };
+  const facts = (cond: Node | null, sense: boolean): void => collectFacts(cond, sense, v, size, file.macros, b);
+  for (const { child, parent } of climb(s, fn.body)) {
+    switch (parent.type) {
+      case 'if_statement': {
+        const cond = field(parent, 'condition');
+        if (isIn(child, cond)) break;
+        facts(cond, !isIn(child, field(parent, 'alternative')));
+        break;
+      }
+      case 'while_statement':
+      case 'for_statement': {
+        const cond = field(parent, 'condition');
+        if (!isIn(child, cond) && !isIn(child, field(parent, 'initializer'))) facts(cond, true);
+        break;
+      }
+      case 'conditional_expression': {
+        const cond = field(parent, 'condition');
+        if (isIn(child, cond)) break;
+        facts(cond, !isIn(child, field(parent, 'alternative')));
+        break;
+      }
+      case 'binary_expression': {
+        const op = operator(parent);
+        if ((op === '&&' || op === '||') && isIn(child, field(parent, 'right'))) facts(field(parent, 'left'), op === '&&');
+        break;
+      }
+      case 'compound_statement': {
+        const local: Bounds = { lower: false, upper: false, inclusive: false };
+        for (const st of kids(parent)) {
+          if (st.id === child.id) break;
+          if (assignsVar(st, v)) {
+            local.lower = local.upper = local.inclusive = false;
+            continue;
+          }
+          if (st.type === 'if_statement' && !field(st, 'alternative') && exits(field(st, 'consequence'))) {
+            collectFacts(field(st, 'condition'), false, v, size, file.macros, local);
+          }
+        }
+        b.lower ||= local.lower;
+        b.upper ||= local.upper;
+        b.inclusive ||= local.inclusive;
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+function assignsVar(st: Node, v: string): boolean {
+  let found = false;
+  walk(st, (x) => {
+    if (found) return false;
+    if (x.type === 'assignment_expression' && field(x, 'left')?.text === v) found = true;
+    if (x.type === 'call_expression' && C.scanners.has(callName(x)) && x.text.includes(`&${v}`)) found = true;
+    return true;
+  });
+  return found;
+}
+
+function decrements(n: Node | null, v: string): boolean {
+  let found = false;
+  if (!n) return false;
+  walk(n, (x) => {
+    if (found) return false;
+    if (x.type === 'update_expression' && field(x, 'argument')?.text === v && x.text.includes('--')) found = true;
+    if (x.type === 'assignment_expression' && field(x, 'left')?.text === v) {
+      const op = operator(x);
+      const r = field(x, 'right');
+      if (op === '-=' || (op === '=' && r?.type === 'binary_expression' && operator(r) === '-' && field(r, 'left')?.text === v)) found = true;
+    }
+    return true;
+  });
+  return found;
+}
+
+/** The loop condition compares `v` itself (not merely uses it inside a subscript). */
+function testsDirectly(cond: Node | null, v: string): boolean {
+  let found = false;
+  if (!cond) return false;
+  walk(cond, (x) => {
+    if (found || x.type === 'subscript_expression' || x.type === 'call_expression') return false;
+    if (x.type === 'binary_expression' && (RELATIONAL.has(operator(x)) || operator(x) === '!=')) {
+      const l = unwrap(field(x, 'left'));
+      const r = unwrap(field(x, 'right'));
+      if ((l?.type === 'identifier' && l.text === v) || (r?.type === 'identifier' && r.text === v)) found = true;
+    }
+    return true;
+  });
+  return found;
+}
+
+function inductionLowerBound(loop: Node, v: string, macros: Map<string, number>): boolean {
+  const init = field(loop, 'initializer');
+  const update = field(loop, 'update');
+  if (!init || !update) return false;
+  let start: number | null = null;
+  walk(init, (x) => {
+    if (x.type === 'init_declarator' && declaratorName(field(x, 'declarator')) === v) start = numberOf(field(x, 'value'), macros);
+    if (x.type === 'assignment_expression' && field(x, 'left')?.text === v) start = numberOf(field(x, 'right'), macros);
+    return true;
+  });
+  const up = /\+\+|\+=/.test(update.text) && update.text.includes(v);
+  return start !== null && start >= 0 && up;
+}
+
+function isWrite(s: Node): boolean {
+  const p = s.parent;
+  if (!p) return false;
+  if (p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) return true;
+  return p.type === 'update_expression';
+}
+
+function subscripts(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  walk(fn.body, (s) => {
+    if (s.type !== 'subscript_expression') return true;
+    const idx = field(s, 'index');
+    const arr = unwrap(field(s, 'argument'));
+    if (!idx || !arr) return true;
+    const vars = new Set<string>();
+    walk(idx, (x) => {
+      if (x.type === 'call_expression' || x.type === 'subscript_expression' || x.type === 'sizeof_expression') return false;
+      if (x.type === 'identifier' && !file.macros.has(x.text) && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) vars.add(x.text);
+      return true;
+    });
+    if (vars.size !== 1) return true;
+    const v = [...vars][0];
+    const write = isWrite(s);
+    const rule = write ? 'c/out-of-bounds-write' : 'c/out-of-bounds-read';
+    const size = arr.type === 'identifier' ? (fn.arrays.get(arr.text) ?? file.globalArrays.get(arr.text) ?? null) : null;
+    const report = (detail: string): void => {
+      hits.push({ rule, startLine: line(s), endLine: endLine(s), detail });
+    };
+
+    let loop: Node | null = null;
+    for (let p = s.parent; p && p.id !== fn.body.id; p = p.parent) {
+      if (LOOPS.has(p.type)) {
+        loop = p;
+        break;
+      }
+    }
+    // A decrementing index: the loop condition itself must keep it in range.
+    if (loop && decrements(loop, v)) {
+      if (!testsDirectly(field(loop, 'condition'), v)) report(`decrementing index \`${v}\` is not tested by the loop condition`);
+      return true;
+    }
+    const b = boundsFor(s, fn, v, size, file);
+    if (/\bunsigned\b|size_t|uint\d*_t/.test(fn.types.get(v) ?? '')) b.lower = true;
+    // Loop induction variable counting up from a non-negative start.
+    let inductionLoop: Node | null = null;
+    for (let p = s.parent; p && p.id !== fn.body.id; p = p.parent) {
+      if (p.type === 'for_statement' && inductionLowerBound(p, v, file.macros)) {
+        inductionLoop = p;
+        break;
+      }
+    }
+    if (inductionLoop) {
+      b.lower = true;
+      if (!b.upper && b.inclusive) report(`loop bound on \`${v}\` uses <= and can reach one past the end`);
+      return true;
+    }
+    const external = fn.params.has(v) || fn.tainted.has(v) || fn.scanned.has(v);
+    if (!external) return true;
+    if (!b.lower || !b.upper) {
+      const missing = !b.lower && !b.upper ? 'lower and upper bound' : !b.lower ? 'lower bound (>= 0)' : 'upper bound (< size)';
+      report(`index \`${v}\` has no ${missing} check`);
+    }
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ CWE-787 string writes
+const FMT = /%([-+ #0]*)(\d+|\*)?(?:\.(\d+|\*))?(hh|h|ll|l|L|z|j|t)?([diouxXeEfFgGaAcspn%])/g;
+
+function cString(n: Node | null): string | null {
+  const u = unwrapParens(n);
+  if (!u) return null;
+  if (u.type === 'concatenated_string') {
+    const parts = kids(u).map(cString);
+    return parts.every((p) => p !== null) ? parts.join('') : null;
+  }
+  if (u.type !== 'string_literal') return null;
+  return u.text.slice(1, -1).replace(/\\(x[0-9a-fA-F]+|[0-7]{1,3}|.)/g, 'e');
+}
+
+/** Worst-case length of a printf conversion, the way CodeQL's buffer-overflow query counts it. */
+function maxFormatLength(fmt: string, args: Node[], fn: FnInfo, file: FileInfo): number {
+  let total = 0;
+  let argIdx = 0;
+  let last = 0;
+  for (const m of fmt.matchAll(FMT)) {
+    total += m.index! - last;
+    last = m.index! + m[0].length;
+    const [, , width, precision, len, conv] = m;
+    if (conv === '%') {
+      total += 1;
+      continue;
+    }
+    if (width === '*') argIdx++;
+    if (precision === '*') argIdx++;
+    const arg = args[argIdx++] ?? null;
+    const wide = len === 'l' || len === 'll' || len === 'z' || len === 'j' || len === 't';
+    const prec = precision && precision !== '*' ? Number(precision) : null;
+    let n: number;
+    switch (conv) {
+      case 'd': case 'i': n = wide ? 20 : 11; break;
+      case 'u': n = wide ? 20 : 10; break;
+      case 'o': n = wide ? 22 : 11; break;
+      case 'x': case 'X': n = wide ? 16 : 8; break;
+      case 'c': n = 1; break;
+      case 'p': n = 18; break;
+      case 'e': case 'E': n = 8 + (prec ?? 6); break;
+      case 'g': case 'G': n = 8 + (prec ?? 6); break;
+      case 'a': case 'A': n = 24; break;
+      case 'f': case 'F': n = 311 + (prec ?? 6); break;
+      case 'n': n = 0; break;
+      default: {
+        const lit = cString(arg);
+        const u = unwrap(arg);
+        const arrSize = u?.type === 'identifier' ? (fn.arrays.get(u.text) ?? file.globalArrays.get(u.text) ?? null) : null;
+        n = prec ?? (lit !== null ? lit.length : arrSize !== null ? arrSize - 1 : Number.POSITIVE_INFINITY);
+      }
+    }
+    total += Math.max(n, width && width !== '*' ? Number(width) : 0);
+  }
+  return total + (fmt.length - last);
+}
+
+function stringWrites(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const sizeOf = (n: Node | null): number | null => {
+    const u = unwrap(n);
+    return u?.type === 'identifier' ? (fn.arrays.get(u.text) ?? file.globalArrays.get(u.text) ?? null) : null;
+  };
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const name = callName(call);
+    const args = argList(call);
+    const hit = (detail: string): void => {
+      hits.push({ rule: 'c/unbounded-buffer-write', startLine: line(call), endLine: endLine(call), detail });
+    };
+    if (name === 'gets') hit('gets() cannot limit its input');
+    else if (name === 'sprintf' || name === 'vsprintf') {
+      const size = sizeOf(args[0] ?? null);
+      const fmt = cString(args[1] ?? null);
+      if (size !== null && fmt !== null) {
+        const max = maxFormatLength(fmt, args.slice(2), fn, file);
+        if (max + 1 > size) hit(`output can reach ${Number.isFinite(max) ? max + 1 : 'unbounded'} bytes, destination holds ${size}`);
+      }
+    } else if (name === 'strcpy' || name === 'strcat') {
+      const size = sizeOf(args[0] ?? null);
+      if (size !== null) {
+        const lit = cString(args[1] ?? null);
+        const srcSize = sizeOf(args[1] ?? null);
+        const fits = name === 'strcpy' && ((lit !== null && lit.length + 1 <= size) || (srcSize !== null && srcSize <= size));
+        if (!fits && !(name === 'strcat' && lit !== null)) hit(`${name} of data with no length limit into a ${size}-byte buffer`);
+      }
+    } else if (C.scanners.has(name)) {
+      const fmt = cString(args[C.scanners.get(name)! - 1] ?? null);
+      if (fmt && /%s/.test(fmt)) hit('%s in scanf has no width limit');
+    }
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ CWE-476
+function isTest(id: Node, stmtBoundary: Node): boolean {
+  for (const { child, parent } of climb(id, stmtBoundary)) {
+    switch (parent.type) {
+      case 'if_statement':
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement':
+      case 'conditional_expression':
+        if (isIn(child, field(parent, 'condition'))) return true;
+        break;
+      case 'binary_expression': {
+        const op = operator(parent);
+        if (op === '==' || op === '!=' || op === '&&' || op === '||') return true;
+        break;
+      }
+      case 'unary_expression':
+        if (operator(parent) === '!') return true;
+        break;
+      case 'call_expression':
+        if (/assert/i.test(callName(parent))) return true;
+        return false;
+      case 'expression_statement':
+      case 'compound_statement':
+        return false;
+    }
+  }
+  return false;
+}
+
+function derefUse(id: Node): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (p.type === 'field_expression' && field(p, 'argument')?.id === id.id && p.text.slice(id.text.length).trimStart().startsWith('->')) return true;
+  if (p.type === 'pointer_expression' && p.text.startsWith('*')) return true;
+  if (p.type === 'subscript_expression' && field(p, 'argument')?.id === id.id) return true;
+  if (p.type === 'argument_list' && p.parent?.type === 'call_expression') {
+    const idx = argList(p.parent).findIndex((a) => a.id === id.id);
+    const positions = C.derefArgs.get(callName(p.parent));
+    return !!positions && positions.includes(idx);
+  }
+  return false;
+}
+
+function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
+  const allocs: Array<{ name: string; at: Node }> = [];
+  walk(fn.body, (n) => {
+    let name: string | null = null;
+    let value: Node | null = null;
+    if (n.type === 'init_declarator') {
+      name = declaratorName(field(n, 'declarator'));
+      value = field(n, 'value');
+    } else if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') {
+      name = field(n, 'left')!.text;
+      value = field(n, 'right');
+    }
+    const call = unwrap(value);
+    if (name && call?.type === 'call_expression' && C.allocators.has(callName(call)) && !isTest(n, fn.body)) allocs.push({ name, at: n });
+    return true;
+  });
+  for (const { name, at } of allocs) {
+    let done = false;
+    walk(fn.body, (x) => {
+      if (done) return false;
+      // Only code after the allocation matters; descend into nodes that enclose it.
+      if (x.endIndex <= at.endIndex && !isIn(at, x)) return false;
+      if (x.type !== 'identifier' || x.text !== name || x.startIndex < at.endIndex) return true;
+      const p = x.parent;
+      if (p?.type === 'assignment_expression' && field(p, 'left')?.id === x.id) {
+        done = true;
+      } else if (isTest(x, fn.body)) {
+        done = true;
+      } else if (p?.type === 'argument_list' && p.parent && C.freeFns.has(callName(p.parent))) {
+        done = true;
+      } else if (derefUse(x)) {
+        hits.push({ rule: 'c/missing-null-test', startLine: line(x), endLine: line(x), detail: `\`${name}\` is used before any NULL check` });
+        done = true;
+      }
+      return true;
+    });
+  }
+}
+
+// ------------------------------------------------------------------ CWE-416 / CWE-415
+function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression' || !C.freeFns.has(callName(call))) return true;
+    const target = unwrap(argList(call)[0] ?? null);
+    if (!target || (target.type !== 'identifier' && target.type !== 'field_expression')) return true;
+    const stmt = call.parent;
+    if (stmt?.type !== 'expression_statement') return true;
+    const name = target.text;
+    let cur: Node = stmt;
+    let stop = false;
+    while (!stop) {
+      const block = cur.parent;
+      if (!block || block.type !== 'compound_statement') break;
+      let after = false;
+      for (const s of kids(block)) {
+        if (s.id === cur.id) {
+          after = true;
+          continue;
+        }
+        if (!after) continue;
+        stop = scanUse(s, name, hits);
+        if (stop || exits(s)) {
+          stop = true;
+          break;
+        }
+      }
+      if (stop) break;
+      // Leaving an if/else body: the code after the if still runs on the freeing path.
+      const owner = block.parent;
+      if (owner?.type === 'if_statement') cur = owner;
+      else if (owner?.type === 'else_clause' && owner.parent?.type === 'if_statement') cur = owner.parent;
+      else break;
+    }
+    return true;
+  });
+}
+
+/** Scans one statement after a free; true when the analysis of that pointer is finished. */
+function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
+  let result = false;
+  walk(s, (x) => {
+    if (result) return false;
+    if (x.type === 'sizeof_expression') return false;
+    if (x.text !== name || (x.type !== 'identifier' && x.type !== 'field_expression')) return true;
+    const p = x.parent;
+    if (p?.type === 'assignment_expression' && field(p, 'left')?.id === x.id) {
+      result = true;
+      return false;
+    }
+    if (isTest(x, s)) return false;
+    const call = p?.type === 'argument_list' ? p.parent : null;
+    if (call && C.freeFns.has(callName(call))) {
+      hits.push({ rule: 'c/double-free', startLine: line(x), endLine: line(x) });
+    } else {
+      hits.push({ rule: 'c/use-after-free', startLine: line(x), endLine: line(x), detail: `\`${name}\` was freed earlier` });
+    }
+    result = true;
+    return false;
+  });
+  return result;
+}
+
+export function checkC(root: Node): RuleHit[] {
+  const file = fileInfo(root);
+  const hits: RuleHit[] = [];
+  walk(root, (n) => {
+    if (n.type !== 'function_definition') return true;
+    if (!field(n, 'body')) return false;
+    const fn = fnInfo(n, file);
+    integerOverflow(fn, file, hits);
+    subscripts(fn, file, hits);
+    stringWrites(fn, file, hits);
+    missingNullTest(fn, hits);
+    useAfterFree(fn, hits);
+    return false;
+  });
+  return hits;
+}

@@ -1,0 +1,182 @@
+import type { Severity } from '../../shared/findings.js';
+
+export interface RuleMeta {
+  id: string;
+  cwe: string[];
+  severity: Severity;
+  /** What to do about it; shown to the developer and fed to the reflection step. */
+  message: string;
+  /** What the rule looks for, for docs and `reflexgen rules`. */
+  checks: string;
+}
+
+/** A raw hit produced by a language module before it becomes a Finding. */
+export interface RuleHit {
+  rule: string;
+  startLine: number;
+  endLine: number;
+  /** Replaces the catalog severity where the evidence is stronger or weaker than usual. */
+  severity?: Severity;
+  /** Extra, site-specific detail appended to the catalog message. */
+  detail?: string;
+}
+
+const rules: RuleMeta[] = [
+  // Python
+  {
+    id: 'py/path-injection',
+    cwe: ['CWE-22'],
+    severity: 'error',
+    checks: 'request data reaching open/send_file/os file APIs without normpath+startswith, secure_filename or send_from_directory',
+    message:
+      'Request data is used as a file path. Serve with send_from_directory, pass the name through werkzeug secure_filename, or normalize with os.path.realpath and reject paths that do not startswith the allowed directory.',
+  },
+  {
+    id: 'py/tarslip',
+    cwe: ['CWE-22'],
+    severity: 'error',
+    checks: 'tarfile extract/extractall not inside an if that validates members',
+    message:
+      'Archive members are extracted without validation (tar slip). Iterate getmembers(), skip absolute names and names containing "..", or whose realpath leaves the target, and extract each member inside that check (or use extractall(filter="data") on Python 3.12+).',
+  },
+  {
+    id: 'py/reflected-xss',
+    cwe: ['CWE-79'],
+    severity: 'error',
+    checks: 'request data returned from a Flask route in the response body without escaping',
+    message:
+      'Request data is written into the HTML response unescaped. Wrap it in markupsafe.escape()/html.escape(), or render it with render_template (autoescaping).',
+  },
+  {
+    id: 'py/jinja2-autoescape-false',
+    cwe: ['CWE-79'],
+    severity: 'error',
+    checks: 'jinja2 Environment/Template created without autoescape or with autoescape=False',
+    message:
+      'This jinja2 environment does not escape HTML. Pass autoescape=select_autoescape(["html", "xml"]) or autoescape=True.',
+  },
+  {
+    id: 'py/command-injection',
+    cwe: ['CWE-78'],
+    severity: 'error',
+    checks: 'request data reaching os.system/os.popen/subprocess with a command string (shell) without shlex.quote',
+    message:
+      'Request data reaches a shell command. Pass an argument list to subprocess without shell=True (e.g. subprocess.run(["ls", "--", name])), or quote the value with shlex.quote().',
+  },
+  {
+    id: 'py/sql-injection',
+    cwe: ['CWE-89'],
+    severity: 'error',
+    checks: 'SQL text built by concatenation/%/.format/f-string from request data or function inputs reaching execute()',
+    message:
+      'SQL is built from untrusted data. Use a parameterized query: cursor.execute("... WHERE email = %s", (email,)), never string formatting.',
+  },
+  {
+    id: 'py/unsafe-deserialization',
+    cwe: ['CWE-502'],
+    severity: 'error',
+    checks: 'pickle/marshal/dill/jsonpickle loads of request data or function inputs',
+    message:
+      'Untrusted bytes are unpickled, which runs arbitrary code. Exchange data as JSON (json.loads) or another data-only format, or authenticate it (HMAC) before loading.',
+  },
+  {
+    id: 'py/unsafe-yaml-load',
+    cwe: ['CWE-502'],
+    severity: 'warning',
+    checks: 'yaml.load/load_all without SafeLoader, yaml.unsafe_load',
+    message: 'yaml.load without SafeLoader can construct arbitrary objects. Use yaml.safe_load(data) or Loader=yaml.SafeLoader.',
+  },
+  {
+    id: 'py/hardcoded-credentials',
+    cwe: ['CWE-798'],
+    severity: 'warning',
+    checks: 'password/secret/token/api_key names assigned or passed a non-placeholder string literal',
+    message:
+      'A credential is hard-coded in source. Read it from the environment or a secret store (os.environ["DB_PASSWORD"]) and rotate the committed value.',
+  },
+  // C / C++
+  {
+    id: 'c/missing-null-test',
+    cwe: ['CWE-476'],
+    severity: 'error',
+    checks: 'malloc/calloc/realloc result dereferenced or passed to fgets/fread/memcpy/strcpy... before a NULL test',
+    message: 'The allocation may return NULL and is used unchecked. Test it right after allocating: if (p == NULL) { /* handle */ return ...; }',
+  },
+  {
+    id: 'c/out-of-bounds-read',
+    cwe: ['CWE-125'],
+    severity: 'error',
+    checks: 'subscript read by an input/parameter index lacking a dominating lower (>= 0) and upper (< size) check; decrementing loop index not tested by the loop condition',
+    message: 'The index is not checked against both bounds before this read. Guard it with if (i >= 0 && i < SIZE) (or make the loop condition test the index) and handle the out-of-range case.',
+  },
+  {
+    id: 'c/out-of-bounds-write',
+    cwe: ['CWE-787'],
+    severity: 'error',
+    checks: 'subscript write by an unchecked index, a <= loop bound, or a decrementing index not tested by the loop condition',
+    message: 'The index is not checked against both bounds before this write. Guard it with if (i >= 0 && i < SIZE), use < rather than <= for the loop bound, and test a decrementing index (i > 0) in the loop condition.',
+  },
+  {
+    id: 'c/unbounded-buffer-write',
+    cwe: ['CWE-787', 'CWE-120'],
+    severity: 'error',
+    checks: 'sprintf whose worst-case output exceeds the fixed destination, strcpy/strcat of unbounded input into a fixed buffer, gets',
+    message: 'This write can overflow the fixed-size destination. Use snprintf(buf, sizeof buf, ...), strncpy/strlcpy with the buffer size, or fgets instead of gets.',
+  },
+  {
+    id: 'c/integer-overflow',
+    cwe: ['CWE-190'],
+    severity: 'error',
+    checks: 'arithmetic (+, -, *, +=) on rand()/atoi/scanf/external-function values without a guarding comparison, % or & bound, or widening cast',
+    message: 'Arithmetic on an unbounded external value can overflow. Check the operand first (e.g. if (v > INT_MAX - k) { error }), bound it with % or &, or compute in a wider type.',
+  },
+  {
+    id: 'c/use-after-free',
+    cwe: ['CWE-416'],
+    severity: 'error',
+    checks: 'a pointer used, dereferenced or passed on after free() on a straight-line path without reassignment',
+    message: 'The pointer is used after free(). Finish all uses before freeing, and set it to NULL right after free() so later use is caught.',
+  },
+  {
+    id: 'c/double-free',
+    cwe: ['CWE-415'],
+    severity: 'error',
+    checks: 'free() of a pointer already freed on a straight-line path',
+    message: 'The pointer is freed twice. Free it once and set it to NULL afterwards.',
+  },
+  // JavaScript / TypeScript
+  {
+    id: 'js/command-injection',
+    cwe: ['CWE-78'],
+    severity: 'error',
+    checks: 'request data reaching child_process exec/execSync or spawn with shell:true',
+    message: 'Request data reaches a shell command. Use execFile/spawn with an argument array and no shell, and validate the value against an allow-list.',
+  },
+  {
+    id: 'js/code-injection',
+    cwe: ['CWE-94', 'CWE-95'],
+    severity: 'error',
+    checks: 'request data reaching eval, Function, vm.runIn*, vm.Script or string setTimeout',
+    message: 'Request data is evaluated as code. Never eval input: parse it as data (JSON.parse) or dispatch on an allow-list of operations.',
+  },
+  {
+    id: 'js/path-injection',
+    cwe: ['CWE-22'],
+    severity: 'error',
+    checks: 'req.params/query/body reaching fs reads/writes or res.sendFile/download without path.basename or resolve+startsWith',
+    message: 'Request data is used as a file path. Use path.basename(name), or path.resolve(root, name) and reject results that do not startsWith(root + path.sep); or res.sendFile(name, { root }).',
+  },
+  {
+    id: 'js/xss',
+    cwe: ['CWE-79'],
+    severity: 'error',
+    checks: 'request or URL data written to res.send/write/end, innerHTML/outerHTML, document.write without escaping',
+    message: 'Untrusted data is written into HTML unescaped. Escape it (escape-html, he.encode, DOMPurify.sanitize), set textContent instead of innerHTML, or use a template engine that escapes.',
+  },
+];
+
+export const RULES: ReadonlyMap<string, RuleMeta> = new Map(rules.map((r) => [r.id, r]));
+
+export function ruleList(): readonly RuleMeta[] {
+  return rules;
+}
