@@ -1,0 +1,368 @@
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseConfig, type Config } from '../shared/config.js';
+import type { Finding, Language } from '../shared/findings.js';
+import { languageOf } from '../shared/languages.js';
+import '../daemon/analyzers/all.js';
+import { allAnalyzers, probe, registerAnalyzer } from '../daemon/analyzers/registry.js';
+import type { Analyzer, SourceFile } from '../daemon/analyzers/types.js';
+import { clangAnalyzer } from '../daemon/analyzers/clang.js';
+import { eslintAnalyzer } from '../daemon/analyzers/eslint.js';
+import { codeqlAnalyzer } from '../daemon/analyzers/codeql.js';
+
+/*
+ * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
+ * often its fixed version is (false alarms), on
+ *   (a) SVEN's Python vulnerable/fixed function pairs (train + val), each function dedented and
+ *       written alone to a .py file, and
+ *   (b) the 96 complete scenario programs (2 insecure + 2 secure per scenario), where only
+ *       findings on the completion's lines count (the prompt's lines are shared by both kinds);
+ * plus seconds per file. A finding counts for a CWE when one of its CWEs is in that CWE's family
+ * (ANALYZERS.md §4). This is a measurement, not a test: it never fails on bad numbers.
+ *
+ * Every analyzer registered in daemon/analyzers/all.ts runs. The adapters of issue 3 are
+ * registered here too, so they are measured before all.ts lists them (registration is idempotent).
+ *
+ * Options: --out <file.json> (default bench-results/analyzers.json), --max-pairs <n> per CWE,
+ *          --only <id,id> to run a subset of analyzers, --data <sven dir>.
+ */
+
+for (const a of [clangAnalyzer, eslintAnalyzer, codeqlAnalyzer]) registerAnalyzer(a);
+
+const FAMILIES: Record<string, number[]> = {
+  '022': [22, 23, 36, 73],
+  '078': [78, 77, 88],
+  '079': [79, 80, 116],
+  '089': [89, 564],
+  '125': [119, 120, 121, 122, 124, 125, 126, 127, 129, 131, 170, 193, 786, 787, 788, 805, 806, 823],
+  '787': [119, 120, 121, 122, 124, 125, 126, 127, 129, 131, 170, 193, 786, 787, 788, 805, 806, 823],
+  '476': [476, 690],
+  '416': [416, 415, 825, 672, 562, 910],
+  '190': [190, 191, 680, 128, 192, 194, 195, 196, 197, 681],
+};
+
+export function inFamily(f: Finding, cwe: string): boolean {
+  const fam = FAMILIES[cwe] ?? [Number.parseInt(cwe, 10)];
+  return f.cwe.some((c) => fam.includes(Number.parseInt(c.replace(/^CWE-/, ''), 10)));
+}
+
+/** Removes the indentation common to all non-blank lines (most SVEN functions are methods). */
+export function dedent(src: string): string {
+  const lines = src.replace(/\t/g, '    ').split('\n');
+  let min = Infinity;
+  for (const l of lines) if (l.trim()) min = Math.min(min, l.length - l.trimStart().length);
+  if (!Number.isFinite(min) || min === 0) return lines.join('\n');
+  return lines.map((l) => l.slice(Math.min(min, l.length - l.trimStart().length))).join('\n');
+}
+
+interface Args {
+  out: string;
+  maxPairs: number;
+  only?: Set<string>;
+  data: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, data: '/work/shared/benchmarks/sven' };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    if (argv[i] === '--out' && v) (a.out = v), i++;
+    else if (argv[i] === '--max-pairs' && v) (a.maxPairs = Number.parseInt(v, 10)), i++;
+    else if (argv[i] === '--only' && v) (a.only = new Set(v.split(','))), i++;
+    else if (argv[i] === '--data' && v) (a.data = v), i++;
+  }
+  return a;
+}
+
+interface Job {
+  path: string;
+  language: Language;
+  content: string;
+}
+
+interface ToolRun {
+  findings: Map<string, Finding[]>;
+  /** Paths the tool could not analyze (error/timeout), so a silent 0 is not read as "clean". */
+  failed: Set<string>;
+  seconds: number;
+  files: number;
+  error?: string;
+}
+
+const BATCH = 40;
+
+/**
+ * Runs one analyzer over the jobs, in batches (a Python process per file would measure process
+ * start-up more than analysis). A batch that fails is retried file by file so one unparsable
+ * function does not hide the others.
+ */
+async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolean): Promise<ToolRun> {
+  const run: ToolRun = { findings: new Map(), failed: new Set(), seconds: 0, files: 0 };
+  const mine = jobs.filter((j) => a.languages.includes(j.language));
+  const size = perFile ? 1 : BATCH;
+  for (let i = 0; i < mine.length; i += size) {
+    const batch = mine.slice(i, i + size);
+    const once = async (b: Job[]) => {
+      const root = await mkdtemp(join(tmpdir(), 'rg-bench-'));
+      const files: SourceFile[] = [];
+      for (const j of b) {
+        const absPath = join(root, j.path);
+        await mkdir(dirname(absPath), { recursive: true });
+        await writeFile(absPath, j.content);
+        files.push({ path: j.path, absPath, language: j.language, content: j.content });
+      }
+      const t0 = performance.now();
+      try {
+        return await a.analyze({ root, files, config, timeoutMs: 120_000 });
+      } finally {
+        run.seconds += (performance.now() - t0) / 1000;
+        run.files += b.length;
+        await rm(root, { recursive: true, force: true });
+      }
+    };
+    let found: Finding[] | undefined;
+    try {
+      found = await once(batch);
+    } catch (err) {
+      if (batch.length === 1) {
+        run.failed.add(batch[0].path);
+        run.error ??= (err as Error).message;
+        continue;
+      }
+      found = [];
+      for (const j of batch) {
+        try {
+          found.push(...(await once([j])));
+        } catch (e) {
+          run.failed.add(j.path);
+          run.error ??= (e as Error).message;
+        }
+      }
+    }
+    for (const f of found) {
+      const list = run.findings.get(f.file);
+      if (list) list.push(f);
+      else run.findings.set(f.file, [f]);
+    }
+  }
+  return run;
+}
+
+interface PairRow {
+  cwe: string;
+  tool: string;
+  pairs: number;
+  analyzed: number;
+  vulnFlagged: number;
+  fixedFlagged: number;
+  secondsPerFile: number;
+  rules: Record<string, number>;
+}
+
+interface ScenarioCell {
+  cwe: string;
+  scenario: string;
+  tool: string;
+  vul: number;
+  vulFlagged: number;
+  sec: number;
+  secFlagged: number;
+  failed: number;
+  rules: string[];
+}
+
+const pct = (n: number, d: number) => (d === 0 ? '-' : `${Math.round((100 * n) / d)}`);
+
+async function loadPairs(data: string, maxPairs: number): Promise<{ cwe: string; id: string; before: string; after: string }[]> {
+  const out: { cwe: string; id: string; before: string; after: string }[] = [];
+  for (const split of ['train', 'val']) {
+    const dir = join(data, 'train_val', split);
+    if (!existsSync(dir)) continue;
+    for (const name of (await readdir(dir)).sort()) {
+      const m = /^cwe-(\d+)\.jsonl$/.exec(name);
+      if (!m) continue;
+      const lines = (await readFile(join(dir, name), 'utf8')).split('\n').filter(Boolean);
+      lines.forEach((l, i) => {
+        const p = JSON.parse(l) as { file_name: string; func_src_before: string; func_src_after: string };
+        if (!p.file_name.endsWith('.py')) return;
+        out.push({ cwe: m[1], id: `${split}-${m[1]}-${i}`, before: dedent(p.func_src_before), after: dedent(p.func_src_after) });
+      });
+    }
+  }
+  const byCwe = new Map<string, number>();
+  return out.filter((p) => {
+    const n = (byCwe.get(p.cwe) ?? 0) + 1;
+    byCwe.set(p.cwe, n);
+    return n <= maxPairs;
+  });
+}
+
+interface ScenarioFile {
+  cwe: string;
+  scenario: string;
+  kind: 'vul' | 'sec';
+  prelude: number;
+  path: string;
+  content: string;
+  language: Language;
+}
+
+async function loadScenarios(data: string): Promise<ScenarioFile[]> {
+  const res = join(data, 'analyzer_results');
+  const seen = new Map<string, ScenarioFile>();
+  for (const l of (await readFile(join(res, 'scenario_results.jsonl'), 'utf8')).split('\n')) {
+    if (!l.trim()) continue;
+    const r = JSON.parse(l) as { cwe: string; scenario: string; kind: 'vul' | 'sec'; path: string; prelude_lines: number };
+    const rel = `${r.cwe}/${basename(r.path)}`;
+    if (seen.has(rel)) continue;
+    const local = join(res, 'scenario_completions', rel);
+    if (!existsSync(local)) continue;
+    seen.set(rel, {
+      cwe: r.cwe.replace(/^cwe-/, ''),
+      scenario: r.scenario,
+      kind: r.kind,
+      prelude: r.prelude_lines,
+      path: rel,
+      content: await readFile(local, 'utf8'),
+      language: languageOf(rel)!,
+    });
+  }
+  return [...seen.values()].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const args = parseArgs(argv);
+  // Every analyzer on, whatever its default: this measures them all.
+  const config = parseConfig({
+    analyzers: Object.fromEntries(allAnalyzers().map((a) => [a.id, true])),
+  });
+  const tools: { a: Analyzer; version?: string }[] = [];
+  const skipped: string[] = [];
+  for (const a of allAnalyzers()) {
+    if (args.only && !args.only.has(a.id)) continue;
+    const p = await probe(a);
+    if (p.available) tools.push({ a, version: p.version });
+    else skipped.push(`${a.id} (${p.detail ?? 'missing'})`);
+  }
+
+  // (a) pairs
+  const pairs = await loadPairs(args.data, args.maxPairs);
+  const pairJobs: Job[] = pairs.flatMap((p) => [
+    { path: `pairs/${p.id}/vuln.py`, language: 'python' as const, content: p.before },
+    { path: `pairs/${p.id}/fixed.py`, language: 'python' as const, content: p.after },
+  ]);
+  const pairRows: PairRow[] = [];
+  for (const { a } of tools) {
+    if (!a.languages.includes('python')) continue;
+    process.stderr.write(`pairs: ${a.id} on ${pairJobs.length} files...\n`);
+    const r = await runTool(a, pairJobs, config, false);
+    for (const cwe of [...new Set(pairs.map((p) => p.cwe))]) {
+      const mine = pairs.filter((p) => p.cwe === cwe);
+      const row: PairRow = { cwe, tool: a.id, pairs: mine.length, analyzed: 0, vulnFlagged: 0, fixedFlagged: 0, secondsPerFile: r.files ? r.seconds / r.files : 0, rules: {} };
+      for (const p of mine) {
+        const v = `pairs/${p.id}/vuln.py`;
+        const f = `pairs/${p.id}/fixed.py`;
+        if (r.failed.has(v) || r.failed.has(f)) continue;
+        row.analyzed++;
+        const hitsV = (r.findings.get(v) ?? []).filter((x) => inFamily(x, cwe));
+        const hitsF = (r.findings.get(f) ?? []).filter((x) => inFamily(x, cwe));
+        if (hitsV.length) row.vulnFlagged++;
+        if (hitsF.length) row.fixedFlagged++;
+        for (const h of hitsV) row.rules[h.ruleId] = (row.rules[h.ruleId] ?? 0) + 1;
+      }
+      pairRows.push(row);
+    }
+  }
+
+  // (b) scenarios: one file per call, so seconds per file are real per-file latencies.
+  const scen = await loadScenarios(args.data);
+  const cells: ScenarioCell[] = [];
+  const scenSeconds: Record<string, number> = {};
+  for (const { a } of tools) {
+    const jobs = scen.filter((s) => a.languages.includes(s.language));
+    if (jobs.length === 0) continue;
+    process.stderr.write(`scenarios: ${a.id} on ${jobs.length} files...\n`);
+    const r = await runTool(a, jobs, config, true);
+    scenSeconds[a.id] = r.files ? r.seconds / r.files : 0;
+    for (const key of [...new Set(jobs.map((s) => `${s.cwe}/${s.scenario}`))]) {
+      const [cwe, scenario] = key.split('/');
+      const cell: ScenarioCell = { cwe, scenario, tool: a.id, vul: 0, vulFlagged: 0, sec: 0, secFlagged: 0, failed: 0, rules: [] };
+      for (const s of jobs.filter((x) => x.cwe === cwe && x.scenario === scenario)) {
+        if (r.failed.has(s.path)) cell.failed++;
+        const hits = (r.findings.get(s.path) ?? []).filter((f) => f.startLine > s.prelude && inFamily(f, cwe));
+        if (s.kind === 'vul') {
+          cell.vul++;
+          if (hits.length) cell.vulFlagged++;
+        } else {
+          cell.sec++;
+          if (hits.length) cell.secFlagged++;
+        }
+        for (const h of hits) if (!cell.rules.includes(h.ruleId)) cell.rules.push(h.ruleId);
+      }
+      cells.push(cell);
+    }
+  }
+
+  // ---- report ----
+  const md: string[] = [];
+  md.push(`# Analyzer evaluation`, '');
+  md.push(`Analyzers: ${tools.map((t) => `${t.a.id} ${t.version ?? ''}`.trim()).join(', ')}${skipped.length ? `; not available: ${skipped.join(', ')}` : ''}.`, '');
+  md.push('## SVEN Python pairs (function alone, dedented)', '');
+  md.push('| CWE | tool | pairs (analyzed) | vulnerable flagged % | fixed flagged % | s/file | matching rules on vulnerable |');
+  md.push('|---|---|---|---|---|---|---|');
+  for (const r of pairRows.sort((x, y) => x.cwe.localeCompare(y.cwe) || x.tool.localeCompare(y.tool))) {
+    const rules = Object.entries(r.rules).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} (${v})`).join(', ') || '—';
+    md.push(`| CWE-${r.cwe} | ${r.tool} | ${r.pairs} (${r.analyzed}) | ${pct(r.vulnFlagged, r.analyzed)} | ${pct(r.fixedFlagged, r.analyzed)} | ${r.secondsPerFile.toFixed(3)} | ${rules} |`);
+  }
+  md.push('', '## Scenario programs (only findings on the completion lines count)', '');
+  const toolIds = [...new Set(cells.map((c) => c.tool))].sort();
+  md.push(`Each cell: insecure flagged / insecure · secure flagged / secure (false alarms). n/a: language not handled.`, '');
+  md.push(`| scenario | ${toolIds.join(' | ')} |`);
+  md.push(`|---|${toolIds.map(() => '---').join('|')}|`);
+  const scenKeys = [...new Set(scen.map((s) => `${s.cwe}/${s.scenario}`))].sort();
+  for (const key of scenKeys) {
+    const [cwe, scenario] = key.split('/');
+    const row = toolIds.map((t) => {
+      const c = cells.find((x) => x.tool === t && x.cwe === cwe && x.scenario === scenario);
+      if (!c) return 'n/a';
+      return `${c.vulFlagged}/${c.vul} · ${c.secFlagged}/${c.sec}${c.failed ? ` (${c.failed} failed)` : ''}${c.rules.length ? ` (${c.rules.slice(0, 2).join(', ')})` : ''}`;
+    });
+    md.push(`| CWE-${cwe}/${scenario} | ${row.join(' | ')} |`);
+  }
+  md.push('', '| tool | insecure flagged | secure flagged (false alarms) | s/file |', '|---|---|---|---|');
+  for (const t of toolIds) {
+    const cs = cells.filter((c) => c.tool === t);
+    const sum = (k: 'vul' | 'vulFlagged' | 'sec' | 'secFlagged') => cs.reduce((n, c) => n + c[k], 0);
+    md.push(`| ${t} | ${sum('vulFlagged')}/${sum('vul')} | ${sum('secFlagged')}/${sum('sec')} | ${(scenSeconds[t] ?? 0).toFixed(3)} |`);
+  }
+  process.stdout.write(md.join('\n') + '\n');
+
+  const out = resolve(args.out);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        analyzers: tools.map((t) => ({ id: t.a.id, version: t.version })),
+        unavailable: skipped,
+        pairs: pairRows,
+        scenarios: cells,
+        scenarioSecondsPerFile: scenSeconds,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+// Run when executed directly (node dist/bench/analyzers.js), not when imported by a test.
+if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('bench', 'analyzers.js'))) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`eval:analyzers failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  });
+}

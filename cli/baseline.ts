@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import pc from 'picocolors';
+import { loadConfig, type Config } from '../shared/config.js';
+import { git, repoInfo } from '../shared/git.js';
+import { languageOf } from '../shared/languages.js';
+import type { AnalyzerStatus, Finding } from '../shared/findings.js';
+import type { FileChange } from '../shared/protocol.js';
+
+/*
+ * `reflexgen baseline`: records every current finding in the repo's tracked source files in
+ * `.reflexgen/baseline.json`, so that adopting the gate on an old code base does not block the
+ * next commit on years of existing findings.
+ *
+ * It runs the analyzers in this process rather than through the daemon: it is a rare, explicit
+ * command over the whole repo, it must see exactly the same analyzer set and configuration as the
+ * gate (the registry in daemon/analyzers/all.ts), and it must not tie up the daemon that serves
+ * commits. It reads the *index* versions of the files, like the gate, so unstaged edits do not
+ * leak into the baseline. Findings are taken before inline suppressions and without merging, so
+ * the fingerprints match what the pipeline filters.
+ */
+
+export interface BaselineRunResult {
+  path: string;
+  files: number;
+  findings: Finding[];
+  entries: number;
+  statuses: AnalyzerStatus[];
+}
+
+/** Tracked files at their staged (index) blob: `git ls-files -s -z`. Submodules and symlinks are skipped. */
+export async function trackedFiles(repoRoot: string): Promise<FileChange[]> {
+  const { stdout } = await git(repoRoot, ['ls-files', '-s', '-z']);
+  const out: FileChange[] = [];
+  for (const rec of stdout.toString('utf8').split('\0')) {
+    const m = /^(\d{6}) ([0-9a-f]{40,64}) (\d)\t(.+)$/s.exec(rec);
+    if (!m) continue;
+    const [, mode, blob, stage, path] = m;
+    if (stage !== '0') continue; // unmerged entries: nothing sensible to record
+    if (mode !== '100644' && mode !== '100755') continue;
+    if (!languageOf(path)) continue;
+    out.push({ path, status: 'A', blob, binary: false, addedLines: 'all' });
+  }
+  return out;
+}
+
+export async function runBaseline(
+  cwd: string,
+  opts: { config?: Config; onProgress?: (message: string, done: number, total: number) => void } = {},
+): Promise<BaselineRunResult> {
+  const { root } = await repoInfo(cwd);
+  const config = opts.config ?? loadConfig(root);
+  // Heavy imports only when the command runs, so `reflexgen --help` stays fast.
+  await import('../daemon/analyzers/all.js');
+  const { materialize } = await import('../daemon/pipeline/snapshot.js');
+  const { runAnalyzers } = await import('../daemon/pipeline/analyze.js');
+  const { writeBaseline } = await import('../daemon/baseline.js');
+
+  const snap = await materialize(root, await trackedFiles(root), config.exclude);
+  try {
+    const { findings, statuses } = await runAnalyzers({ root: snap.root, repoRoot: root, files: snap.files, config, onProgress: opts.onProgress });
+    const { path, baseline } = await writeBaseline(root, findings, snap.contents);
+    return { path, files: snap.files.length, findings, entries: baseline.entries.length, statuses };
+  } finally {
+    await snap.dispose();
+  }
+}
+
+export function registerBaselineCommand(program: Command): void {
+  program
+    .command('baseline')
+    .description('record the current findings of all tracked files in .reflexgen/baseline.json so they no longer block commits')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { format: string }) => {
+      const r = await runBaseline(process.cwd(), {
+        onProgress: (message, done, total) => {
+          if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message} (${done}/${total})`);
+        },
+      });
+      if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      if (opts.format === 'json') {
+        process.stdout.write(JSON.stringify({ path: r.path, files: r.files, findings: r.findings.length, entries: r.entries, analyzers: r.statuses }, null, 2) + '\n');
+        return;
+      }
+      const notRun = r.statuses.filter((s) => s.state !== 'ok' && s.state !== 'skipped');
+      process.stdout.write(`${pc.green('baseline written')}: ${r.path}\n`);
+      process.stdout.write(`${r.findings.length} finding(s) in ${r.files} file(s) -> ${r.entries} fingerprint(s); commit the file to share it\n`);
+      for (const s of notRun) process.stdout.write(pc.yellow(`warning: ${s.id} ${s.state}${s.detail ? `: ${s.detail}` : ''} (its findings are not in the baseline)\n`));
+    });
+}
