@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { UserError, oneLine } from '../shared/errors.js';
 import { registerCoreCommands } from './commands.js';
+import { registerBaselineCommand } from './baseline.js';
 
 /*
  * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
@@ -19,6 +20,7 @@ program
 void Option;
 
 await registerCoreCommands(program);
+registerBaselineCommand(program);
 
 try {
   await program.parseAsync(process.argv);

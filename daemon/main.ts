@@ -10,6 +10,7 @@ import { registerHandlers } from './handlers/index.js';
 import { checkHandler } from './handlers/check.js';
 import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
 import { getWatcher } from './watcher.js';
+import { cancelCodeqlRuns } from './analyzers/codeql.js';
 import './analyzers/all.js';
 import './extensions.js';
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   });
   try {
     await server.listen();
+    server.context.services.codeql = { close: cancelCodeqlRuns };
     getWatcher(server.context).loadPersisted();
   } catch (err) {
     log.error({ err }, 'daemon could not start');

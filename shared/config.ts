@@ -37,6 +37,10 @@ export const ConfigSchema = z
     analyzerTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
     /** Repo-relative path prefixes or simple globs (`*`, `**`) never analyzed. */
     exclude: z.array(z.string()).default([]),
+    /** Rules switched off: a rule id, `tool:ruleId`, or a CWE id, mapped to false. */
+    rules: z.record(z.string(), z.boolean()).default({}),
+    /** Whether .reflexgen/baseline.json (written by `reflexgen baseline`) hides the findings it records. */
+    baseline: z.boolean().default(true),
   })
   .strict();
 

@@ -29,8 +29,11 @@ export type Verdict = z.infer<typeof VerdictSchema>;
 
 export const AnalyzerStatusSchema = z.object({
   id: z.string(),
-  /** ok: ran; missing: tool not installed; timeout; error: it crashed or printed garbage; skipped: disabled or nothing to do. */
-  state: z.enum(['ok', 'missing', 'timeout', 'error', 'skipped']),
+  /**
+   * ok: ran; missing: tool not installed; timeout; error: it crashed or printed garbage; skipped:
+   * disabled; pending: a deep analysis (CodeQL) still running in the background past its budget.
+   */
+  state: z.enum(['ok', 'missing', 'timeout', 'error', 'skipped', 'pending']),
   version: z.string().optional(),
   detail: z.string().optional(),
   files: z.number().int().min(0).optional(),

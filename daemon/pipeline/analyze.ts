@@ -3,6 +3,7 @@ import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 import { allAnalyzers, probe } from '../analyzers/registry.js';
 import { ToolMissingError, ToolTimeoutError, type Analyzer, type SourceFile } from '../analyzers/types.js';
 import { cacheKey, gitBlobId, type ResultCache } from './cache.js';
+import { pendingOf } from '../analyzers/codeql.js';
 
 export interface AnalysisOutcome {
   findings: Finding[];
@@ -116,7 +117,16 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
       try {
         const out = await analyzeWithCache(a, p.version ?? '', files, opts);
         findings.push(...out.findings);
-        statuses.push({ id: a.id, state: 'ok', version: p.version, files: files.length, cached: out.cached, ms: Math.round(performance.now() - started) });
+        const pending = pendingOf(out.findings);
+        statuses.push({
+          id: a.id,
+          state: pending ? 'pending' : 'ok',
+          version: p.version,
+          ...(pending ? { detail: pending.detail } : {}),
+          files: files.length,
+          cached: out.cached,
+          ms: Math.round(performance.now() - started),
+        });
       } catch (err) {
         statuses.push({ id: a.id, state: stateOf(err), version: p.version, detail: (err as Error).message, files: files.length, ms: Math.round(performance.now() - started) });
       } finally {

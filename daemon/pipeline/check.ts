@@ -9,6 +9,8 @@ import { atLeast, onChangedLines } from './scope.js';
 import { materialize } from './snapshot.js';
 import { postAnalysisStages } from './stages.js';
 import { getCache } from '../services/cache.js';
+import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
+import { filterBaseline, loadBaseline } from '../baseline.js';
 
 export function readRepoConfig(repoRoot: string): Config {
   try {
@@ -42,16 +44,32 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     });
     const tAnalyzed = performance.now();
 
+    // Noise control comes before the changed-lines filter: baseline fingerprints count occurrences
+    // over the whole file.
+    const disabled = new Set(Object.entries(config.rules).filter(([, on]) => !on).map(([k]) => k));
+    const sup = applySuppressions(filterDisabledRules(outcome.findings, disabled), snapshot.contents);
+    let candidates = sup.kept;
+    if (config.baseline) {
+      const baseline = await loadBaseline(params.repoRoot).catch((err: Error) => {
+        throw new RpcError(ErrorCodes.ConfigError, err.message);
+      });
+      if (baseline) candidates = filterBaseline(candidates, baseline, snapshot.contents).kept;
+    }
+    const baselined = sup.kept.length - candidates.length;
+
     const added = new Map(params.files.map((f) => [f.path, f.addedLines]));
-    const inScope: Finding[] = [];
+    let inScope: Finding[] = [];
     let preExisting = 0;
-    for (const f of outcome.findings) {
+    for (const f of candidates) {
       if (config.scope === 'changed-files' || onChangedLines(f, added.get(f.file))) inScope.push(f);
       else preExisting++;
     }
+    inScope = mergeFindings(inScope);
     inScope.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || a.tool.localeCompare(b.tool));
 
-    const notices: string[] = [];
+    const notices: string[] = sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`);
+    if (baselined) notices.push(`${baselined} finding(s) recorded in .reflexgen/baseline.json were not counted`);
+    for (const s of outcome.statuses.filter((x) => x.state === 'pending')) notices.push(`${s.id}: ${s.detail ?? 'deep analysis still running'}`);
     for (const s of snapshot.skipped) {
       if (s.reason !== 'deleted' && s.reason !== 'no analyzer for this file type') notices.push(`skipped ${s.path}: ${s.reason}`);
     }
@@ -77,7 +95,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
       verdict,
       findings: inScope,
       preExisting,
-      suppressed: 0,
+      suppressed: sup.suppressed.length,
       analyzers: outcome.statuses,
       notices,
       timings: {
