@@ -4,6 +4,8 @@ import pc from 'picocolors';
 import { UserError, oneLine } from '../shared/errors.js';
 import { registerCoreCommands } from './commands.js';
 import { registerBaselineCommand } from './baseline.js';
+import { registerKbCommands } from './kb.js';
+import { registerModelsCommands } from './models.js';
 
 /*
  * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
@@ -21,6 +23,8 @@ void Option;
 
 await registerCoreCommands(program);
 registerBaselineCommand(program);
+registerKbCommands(program);
+registerModelsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 /*
- * Optional daemon components (knowledge base handlers, repair stage, watcher) register themselves
- * here by import, so the core server does not depend on them.
+ * Optional daemon components register themselves here by import, so the core server does not
+ * depend on them: the knowledge base handlers (kb.*) and the repair stage.
  */
-export {};
+import './handlers/kb.js';
