@@ -7,7 +7,7 @@ import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
 import { renderReport } from '../hook/render.js';
-import { runCheckViaDaemon } from '../hook/run-check.js';
+import { handleRepairs, runCheckViaDaemon } from '../hook/run-check.js';
 import { init, type InitMode } from './init.js';
 
 function formatOption(choices: string[]): Option {
@@ -91,7 +91,37 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         const { toSarif } = await import('../shared/sarif.js');
         process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
       } else process.stdout.write(renderReport(r) + '\n');
-      process.exitCode = r.verdict === 'block' ? 1 : 0;
+      // Staged checks (lint-staged runs this) handle repairs like the hook; path checks only report.
+      const repairs = staged ? await handleRepairs(run) : { lines: [], allow: false };
+      for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
+      process.exitCode = repairs.allow ? 0 : r.verdict === 'block' ? 1 : 0;
+    });
+
+  program
+    .command('apply')
+    .description('apply a verified repair saved by a blocked commit (the latest when no id is given)')
+    .argument('[id]', 'repair id printed by the report')
+    .action(async (id: string | undefined) => {
+      const { repoInfo } = await import('../shared/git.js');
+      const { applyRepairs, loadPatch } = await import('../shared/apply.js');
+      const info = await repoInfo(process.cwd());
+      const p = loadPatch(info.gitDir, id);
+      const res = await applyRepairs(info.root, info.gitDir, [p]);
+      for (const f of res.files) process.stdout.write(`reflexgen: applied ${p.id} to ${f.path}${f.worktree ? ' (index and working tree)' : ` (index only: ${f.note})`}\n`);
+      process.stdout.write(`reflexgen: backup ${res.backupId}; \`reflexgen undo\` restores the previous content\n`);
+    });
+
+  program
+    .command('undo')
+    .description('restore the index and working-tree files from the last applied repair\'s backup')
+    .argument('[backup]', 'backup id (default: the latest)')
+    .action(async (backup: string | undefined) => {
+      const { repoInfo } = await import('../shared/git.js');
+      const { undoLastApply } = await import('../shared/apply.js');
+      const info = await repoInfo(process.cwd());
+      const res = await undoLastApply(info.root, info.gitDir, backup);
+      process.stdout.write(`reflexgen: restored ${res.restored.join(', ')} from ${res.backupId}\n`);
+      for (const s of res.skipped) process.stdout.write(`reflexgen: ${s.path}: ${s.reason}\n`);
     });
 
   const daemon = program.command('daemon').description('manage the background daemon');

@@ -3,3 +3,4 @@
  * depend on them: the knowledge base handlers (kb.*) and the repair stage.
  */
 import './handlers/kb.js';
+import './repair/stage.js';

@@ -6,7 +6,7 @@
 import pc from 'picocolors';
 import { UserError, oneLine } from '../shared/errors.js';
 import { renderReport } from './render.js';
-import { runCheckViaDaemon } from './run-check.js';
+import { handleRepairs, runCheckViaDaemon } from './run-check.js';
 
 async function main(): Promise<number> {
   if (process.env.REFLEXGEN_SKIP === '1') {
@@ -38,6 +38,12 @@ async function main(): Promise<number> {
   const r = run.result!;
   const text = renderReport(r);
   if (text) process.stderr.write(text + '\n');
+  const repairs = await handleRepairs(run);
+  for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
+  if (repairs.allow) {
+    process.stderr.write(pc.green('reflexgen: every finding was repaired and verified; the commit proceeds with the fixed code\n'));
+    return 0;
+  }
   return r.verdict === 'block' ? 1 : 0;
 }
 

@@ -26,6 +26,19 @@ export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean }
     lines.push(pc.bold(`reflexgen: ${r.findings.length} finding(s) in the staged change:`));
     for (const f of r.findings) lines.push(renderFinding(f));
   }
+  for (const g of r.guidance ?? []) {
+    lines.push(pc.bold(`reflexgen: security knowledge for ${g.file} (${g.cwe.join(', ')}):`));
+    for (const h of g.hits) lines.push(`  - ${h.title} [${h.cwe.join(', ')}]\n    ${h.lesson}`);
+  }
+  for (const x of r.repairs ?? []) {
+    if (x.status === 'repaired' && x.patch) {
+      lines.push(pc.bold(`reflexgen: verified repair for ${x.file} (${x.iterations} iteration(s); the analyzers no longer report it and it still parses):`));
+      lines.push(colorDiff(x.patch));
+    } else {
+      const why = x.status === 'llm-error' ? `the model could not be reached: ${x.error ?? ''}` : x.status === 'budget-exhausted' ? 'the time budget ran out' : 'no candidate passed verification';
+      lines.push(pc.yellow(`reflexgen: no verified repair for ${x.file} (${why.trim()})`));
+    }
+  }
   const extra: string[] = [];
   if (r.preExisting) extra.push(`${r.preExisting} pre-existing finding(s) on lines this commit does not touch were not counted`);
   if (r.suppressed) extra.push(`${r.suppressed} suppressed`);
@@ -43,4 +56,13 @@ export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean }
   }
   void opts;
   return lines.join('\n');
+}
+
+function colorDiff(patch: string): string {
+  return patch
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? pc.green(l) : l.startsWith('-') && !l.startsWith('---') ? pc.red(l) : l.startsWith('@@') ? pc.cyan(l) : l))
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

@@ -14,6 +14,8 @@ import { connectDaemon, DaemonUnavailableError, type ProgressHandler } from './c
 
 export interface CheckRun {
   result?: CheckResult;
+  root?: string;
+  gitDir?: string;
   /** Set when no verdict could be had from the daemon (failMode decided). */
   unavailable?: string;
   config?: Config;
@@ -59,6 +61,14 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
   return { root, gitDir, files };
 }
 
+/** The LLM-related variables of this process's environment, forwarded to the daemon. */
+export function llmEnv(config: Config): Record<string, string> {
+  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', config.llm?.apiKeyEnv ?? 'OPENAI_API_KEY'];
+  const out: Record<string, string> = {};
+  for (const n of names) if (process.env[n]) out[n] = process.env[n]!;
+  return out;
+}
+
 export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
   const { root, gitDir, files } = await collectChanges(opts);
   const config = loadConfig(root); // bad config: UserError, reported before any daemon work
@@ -66,14 +76,16 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
   if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
     return {
       config,
+      root,
+      gitDir,
       result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
     };
   }
   try {
     const client = await connectDaemon({ client: opts.client });
     try {
-      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files }, opts.onProgress);
-      return { result, config };
+      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files, llmEnv: llmEnv(config) }, opts.onProgress);
+      return { result, config, root, gitDir };
     } finally {
       client.close();
     }
@@ -84,4 +96,42 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
     }
     throw err;
   }
+}
+
+export interface RepairHandling {
+  /** Lines for the report. */
+  lines: string[];
+  /** True when the commit may proceed because every blocking file got a verified, applied fix. */
+  allow: boolean;
+}
+
+/**
+ * What happens to verified repairs on the client side: `suggest` saves each patch under
+ * .git/reflexgen/patches/ for `reflexgen apply`; `apply` backs up and writes them to the index
+ * (and the working tree when it equals the staged version). Loaded lazily: most commits have none.
+ */
+export async function handleRepairs(run: CheckRun): Promise<RepairHandling> {
+  const r = run.result;
+  const repaired = (r?.repairs ?? []).filter((x) => x.status === 'repaired' && x.content !== undefined && x.patch);
+  if (!r || !run.root || !run.gitDir || repaired.length === 0 || r.verdict !== 'block') return { lines: [], allow: false };
+  const { applyRepairs, savePatch } = await import('../shared/apply.js');
+  const lines: string[] = [];
+  if (r.repairPolicy === 'apply') {
+    const applied = await applyRepairs(
+      run.root,
+      run.gitDir,
+      repaired.map((x) => ({ id: x.id, file: x.file, content: x.content!, stagedBlob: x.stagedBlob, patch: x.patch })),
+    );
+    for (const f of applied.files) lines.push(`applied the verified repair to ${f.path}${f.worktree ? ' (index and working tree)' : ` (index only: ${f.note})`}`);
+    lines.push(`previous content backed up as ${applied.backupId}; \`reflexgen undo\` restores it`);
+    const blockingFiles = new Set(r.findings.map((f) => f.file));
+    const fixedFiles = new Set(repaired.map((x) => x.file));
+    const allow = [...blockingFiles].every((f) => fixedFiles.has(f));
+    return { lines, allow };
+  }
+  for (const x of repaired) {
+    savePatch(run.gitDir, { id: x.id, file: x.file, content: x.content!, stagedBlob: x.stagedBlob, patch: x.patch! });
+    lines.push(`verified repair for ${x.file} saved: apply it with \`reflexgen apply ${x.id}\``);
+  }
+  return { lines, allow: false };
 }

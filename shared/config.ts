@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { LlmConfigSchema, RepairPolicySchema } from './llm-config.js';
 
 export const CONFIG_FILE = '.reflexgenrc.json';
 
@@ -41,6 +42,10 @@ export const ConfigSchema = z
     rules: z.record(z.string(), z.boolean()).default({}),
     /** Whether .reflexgen/baseline.json (written by `reflexgen baseline`) hides the findings it records. */
     baseline: z.boolean().default(true),
+    /** The model endpoint for reflect-and-repair (env REFLEXGEN_LLM_* overrides it). */
+    llm: LlmConfigSchema.optional(),
+    /** What a verified repair does: nothing, a suggested patch (commit blocked), or applied to the commit. */
+    repair: RepairPolicySchema,
   })
   .strict();
 

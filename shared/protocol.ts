@@ -84,6 +84,13 @@ export const CheckParamsSchema = z.object({
   gitDir: z.string().optional(),
   mode: z.enum(['staged', 'paths']),
   files: z.array(FileChangeSchema),
+  /** What the change is for (the x of the paper): the commit message when the hook knows it. */
+  task: z.string().optional(),
+  /**
+   * The caller's LLM settings from its environment (REFLEXGEN_LLM_* and the API key variable the
+   * repo config names): the daemon was started by some earlier client and must not use that one's.
+   */
+  llmEnv: z.record(z.string(), z.string()).optional(),
 });
 export type CheckParams = z.infer<typeof CheckParamsSchema>;
 
@@ -97,10 +104,41 @@ export const CheckResultSchema = z.object({
   /** Human-readable lines the hook prints before the findings (fail-open warnings and the like). */
   notices: z.array(z.string()),
   timings: z.record(z.string(), z.number()),
-  /** Later stages (knowledge, repair) attach their output here. */
-  guidance: z.array(z.unknown()).optional(),
-  repairs: z.array(z.unknown()).optional(),
+  /** Knowledge retrieved for the findings, shown with or without an LLM. */
+  guidance: z.array(z.lazy(() => GuidanceSchema)).optional(),
+  /** Reflect-and-repair outcomes, one per file with blocking findings (only with an LLM configured). */
+  repairs: z.array(z.lazy(() => RepairOutcomeSchema)).optional(),
+  repairPolicy: z.enum(['off', 'suggest', 'apply']).optional(),
 });
+
+export const GuidanceSchema = z.object({
+  file: z.string(),
+  cwe: z.array(z.string()),
+  hits: z.array(
+    z.object({ id: z.string(), title: z.string(), cwe: z.array(z.string()), lesson: z.string(), score: z.number(), source: z.string().optional() }),
+  ),
+});
+export type Guidance = z.infer<typeof GuidanceSchema>;
+
+export const RepairOutcomeSchema = z.object({
+  id: z.string(),
+  file: z.string(),
+  status: z.enum(['repaired', 'unrepaired', 'secure', 'budget-exhausted', 'llm-error']),
+  /** The findings the repair set out to remove. */
+  targets: z.array(FindingSchema),
+  /** Only for a verified repair: a unified diff from the staged content, and the whole new file. */
+  patch: z.string().optional(),
+  content: z.string().optional(),
+  /** The staged blob the patch applies to (applying refuses when the index moved on). */
+  stagedBlob: z.string().optional(),
+  iterations: z.number().int(),
+  tokens: z.number().int(),
+  ms: z.number(),
+  knowledgeUsed: z.array(z.string()),
+  learned: z.boolean().default(false),
+  error: z.string().optional(),
+});
+export type RepairOutcome = z.infer<typeof RepairOutcomeSchema>;
 export type CheckResult = z.infer<typeof CheckResultSchema>;
 
 // ---- status / shutdown ------------------------------------------------------------------------

@@ -18,8 +18,10 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   /** Per-file results are read from and written to it (file-granularity analyzers only). */
   cache?: ResultCache;
-  /** Limit to these analyzer ids (verification of a repair re-runs only what is needed). */
+  /** Limit to these analyzer ids. */
   only?: string[];
+  /** Leave out whole-snapshot analyzers (CodeQL): repair verification needs an answer in seconds. */
+  perFileOnly?: boolean;
   onProgress?: (message: string, done: number, total: number) => void;
 }
 
@@ -99,6 +101,7 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
   const findings: Finding[] = [];
   const jobs = allAnalyzers()
     .filter((a) => !opts.only || opts.only.includes(a.id))
+    .filter((a) => !opts.perFileOnly || a.granularity === 'file')
     .map((a) => ({ a, files: applicable(a, opts.files) }))
     .filter((j) => j.files.length > 0);
   let done = 0;

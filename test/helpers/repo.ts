@@ -108,15 +108,24 @@ export class TestRepo {
   }
 }
 
-export function commitAsync(repo: TestRepo, message: string): Promise<Run> {
+/** Runs a command without blocking the event loop (needed when the test process serves the LLM). */
+export function runAsync(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((res) => {
-    const child = spawn('git', ['commit', '-q', '-m', message], { cwd: repo.dir, env: repo.env() });
+    const child = spawn(cmd, args, { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+export function commitAsync(repo: TestRepo, message: string): Promise<Run> {
+  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env());
+}
+
+export function cliAsync(repo: TestRepo, args: string[]): Promise<Run> {
+  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env());
 }
 
 export function stopDaemon(home: string): void {
