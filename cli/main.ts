@@ -2,10 +2,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { UserError, oneLine } from '../shared/errors.js';
+import { RpcError } from '../shared/rpc.js';
+import { ErrorCodes } from '../shared/protocol.js';
 import { registerCoreCommands } from './commands.js';
 import { registerBaselineCommand } from './baseline.js';
 import { registerKbCommands } from './kb.js';
 import { registerModelsCommands } from './models.js';
+import { registerGenerateCommand } from './generate.js';
 
 /*
  * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
@@ -25,6 +28,7 @@ await registerCoreCommands(program);
 registerBaselineCommand(program);
 registerKbCommands(program);
 registerModelsCommands(program);
+registerGenerateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -33,7 +37,8 @@ try {
     // --help and --version exit through here with code 0.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
-  if (err instanceof UserError) {
+  // The daemon's verdict on bad input (config, parameters) is the user's to fix, not an internal error.
+  if (err instanceof UserError || (err instanceof RpcError && (err.code === ErrorCodes.ConfigError || err.code === ErrorCodes.InvalidParams))) {
     process.stderr.write(pc.red(`reflexgen: ${err.message}`) + '\n');
     process.exit(2);
   }

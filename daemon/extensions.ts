@@ -4,3 +4,4 @@
  */
 import './handlers/kb.js';
 import './repair/stage.js';
+import './handlers/generate.js';

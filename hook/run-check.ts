@@ -62,8 +62,8 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
 }
 
 /** The LLM-related variables of this process's environment, forwarded to the daemon. */
-export function llmEnv(config: Config): Record<string, string> {
-  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', config.llm?.apiKeyEnv ?? 'OPENAI_API_KEY'];
+export function llmEnv(config?: Config): Record<string, string> {
+  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', config?.llm?.apiKeyEnv ?? 'OPENAI_API_KEY'];
   const out: Record<string, string> = {};
   for (const n of names) if (process.env[n]) out[n] = process.env[n]!;
   return out;
