@@ -9,6 +9,7 @@ import { registerBaselineCommand } from './baseline.js';
 import { registerKbCommands } from './kb.js';
 import { registerModelsCommands } from './models.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerEvalCommand } from './eval.js';
 
 /*
  * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
@@ -29,6 +30,7 @@ registerBaselineCommand(program);
 registerKbCommands(program);
 registerModelsCommands(program);
 registerGenerateCommand(program);
+registerEvalCommand(program);
 
 try {
   await program.parseAsync(process.argv);
