@@ -65,7 +65,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, data: '/work/shared/benchmarks/sven' };
+  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--out' && v) (a.out = v), i++;

@@ -20,7 +20,7 @@ export interface QualityRow {
 }
 
 function svenDir(): string | undefined {
-  const c = [process.env.REFLEXGEN_SVEN_DIR, resolve(packageRoot(), '..', 'shared', 'benchmarks', 'sven', 'train_val'), '/work/shared/benchmarks/sven/train_val'];
+  const c = [process.env.REFLEXGEN_SVEN_DIR, resolve(packageRoot(), '..', 'shared', 'benchmarks', 'sven', 'train_val')];
   return c.find((d): d is string => !!d && existsSync(d));
 }
 

@@ -8,7 +8,7 @@ import type { AnalyzeContext, SourceFile } from '../../daemon/analyzers/types.js
 import { parseConfig } from '../../shared/config.js';
 import { FindingSchema } from '../../shared/findings.js';
 
-const SCEN = '/work/shared/benchmarks/sven/analyzer_results/scenario_completions';
+const SCEN = join(import.meta.dirname, '..', '..', '..', 'shared', 'benchmarks', 'sven', 'analyzer_results', 'scenario_completions');
 const work = mkdtempSync(join(tmpdir(), 'rg-clang-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Ajv04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
@@ -6,7 +7,7 @@ import { toSarif } from '../../shared/sarif.js';
 import { findingsFromSarif } from '../../daemon/analyzers/sarif-import.js';
 import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 
-const schema = JSON.parse(readFileSync('/work/shared/schemas/sarif-schema-2.1.0.json', 'utf8')) as Record<string, unknown>;
+const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')) as Record<string, unknown>;
 const ajv = new Ajv04({ allErrors: true, strict: false });
 addFormats(ajv);
 const validate = ajv.compile(schema);
