@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseConfig, type Config } from '../shared/config.js';
 import type { Finding, Language } from '../shared/findings.js';
+import { packageRoot } from '../shared/paths.js';
 import { languageOf } from '../shared/languages.js';
 import '../daemon/analyzers/all.js';
 import { allAnalyzers, probe, registerAnalyzer } from '../daemon/analyzers/registry.js';
