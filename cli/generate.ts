@@ -35,7 +35,7 @@ export function registerGenerateCommand(program: Command): void {
       // Outside a repository there is no config file: the environment alone configures the model.
       const config = loadConfig(process.cwd());
       const llm = config.llm;
-      const env = llmEnv(config);
+      const env = llmEnv(config.llm?.apiKeyEnv);
       const r = await withDaemon((c) =>
         c.request<GenerateResultWire>('generate', { language, task, incomplete, path: opts.file, noReflect: !opts.reflect, llm, llmEnv: env }, (p) => {
           if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`);

@@ -7,7 +7,7 @@ import { stagedChanges } from '../shared/staged.js';
 import type { DaemonContext } from './handlers/types.js';
 import { runAnalyzers } from './pipeline/analyze.js';
 import { materialize } from './pipeline/snapshot.js';
-import { getCache } from './services/cache.js';
+import { getBlobMemory, getCache } from './services/cache.js';
 
 /*
  * Starts analysis at `git add`: watches each registered repo's index and HEAD (inside the real
@@ -140,9 +140,18 @@ export class RepoWatcher {
     const config = loadConfig(entry.root);
     const changes = await stagedChanges(entry.root);
     if (signal.aborted || changes.length === 0) return;
-    const snapshot = await materialize(entry.root, changes, config.exclude);
+    const snapshot = await materialize(entry.root, changes, config.exclude, getBlobMemory(this.daemon));
     try {
-      await runAnalyzers({ root: snapshot.root, repoRoot: entry.root, files: snapshot.files, config, signal, cache: getCache(this.daemon) });
+      await runAnalyzers({
+        root: snapshot.root,
+        rootOf: () => snapshot.root,
+        ensureWritten: (f) => snapshot.ensureWritten(f),
+        repoRoot: entry.root,
+        files: snapshot.files,
+        config,
+        signal,
+        cache: getCache(this.daemon),
+      });
     } finally {
       await snapshot.dispose();
     }

@@ -1,24 +1,20 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { daemonPaths, ensurePrivateDir, packageRoot, type DaemonPaths } from '../shared/paths.js';
-import {
-  ErrorCodes,
-  HelloResultSchema,
-  ProgressParamsSchema,
-  ServerMessageSchema,
-  TOKEN_HEADER,
-  type HelloResult,
-  type ProgressParams,
-} from '../shared/protocol.js';
+import { ErrorCodes, TOKEN_HEADER } from '../shared/protocol-constants.js';
+import type { HelloResult, ProgressParams } from '../shared/protocol.js';
+import * as validate from '../shared/protocol-validators.js';
+import type { GeneratedValidator } from '../shared/protocol-validators.js';
 import { RpcError } from '../shared/rpc.js';
+import { connectWs, HandshakeError, type WsLite } from './ws-client.js';
 import { readToken } from '../shared/token.js';
 import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
 
 /*
  * The client side of the daemon protocol, used by the git hook and every CLI command that needs
- * the daemon. Kept free of heavy imports: it runs on every commit.
+ * the daemon. Kept free of heavy imports: it runs on every commit. Messages are checked with
+ * validators generated at build time from the same zod schemas the daemon uses.
  */
 
 export type ProgressHandler = (p: ProgressParams) => void;
@@ -31,20 +27,29 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   onProgress?: ProgressHandler;
+  check?: GeneratedValidator;
+  method: string;
 }
+
+function invalid(what: string, v: GeneratedValidator): Error {
+  const e = v.errors?.[0];
+  return new DaemonUnavailableError(`the daemon sent an invalid ${what}${e ? ` (${e.instancePath || '/'} ${e.message ?? ''})` : ''}`);
+}
+
+/** Result validators for the requests whose answers the hook acts on. */
+const RESULT_VALIDATORS: Record<string, GeneratedValidator> = { hello: validate.HelloResult, check: validate.CheckResult };
 
 export class DaemonClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   hello?: HelloResult;
 
-  constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data) => this.onMessage(data.toString()));
-    ws.on('close', () => {
+  constructor(private readonly ws: WsLite) {
+    ws.onMessage((text) => this.onMessage(text));
+    ws.onClose(() => {
       for (const p of this.pending.values()) p.reject(new DaemonUnavailableError('the daemon closed the connection'));
       this.pending.clear();
     });
-    ws.on('error', () => undefined);
   }
 
   private onMessage(text: string): void {
@@ -54,12 +59,13 @@ export class DaemonClient {
     } catch {
       return;
     }
-    const parsed = ServerMessageSchema.safeParse(msg);
-    if (!parsed.success) return;
-    const m = parsed.data as { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
+    if (!validate.ServerMessage(msg)) return;
+    const m = msg as { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
     if (m.method === 'progress') {
-      const p = ProgressParamsSchema.safeParse(m.params);
-      if (p.success) this.pending.get(Number(p.data.requestId))?.onProgress?.(p.data);
+      if (validate.ProgressParams(m.params)) {
+        const p = m.params as ProgressParams;
+        this.pending.get(Number(p.requestId))?.onProgress?.(p);
+      }
       return;
     }
     if (m.id === undefined || m.id === null) return;
@@ -67,19 +73,20 @@ export class DaemonClient {
     if (!waiter) return;
     this.pending.delete(Number(m.id));
     if (m.error) waiter.reject(new RpcError(m.error.code, m.error.message));
+    else if (waiter.check && !waiter.check(m.result)) waiter.reject(invalid(`${waiter.method} result`, waiter.check));
     else waiter.resolve(m.result);
   }
 
   request<R = unknown>(method: string, params?: unknown, onProgress?: ProgressHandler): Promise<R> {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
-      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }), (err) => {
-        if (err) {
-          this.pending.delete(id);
-          reject(new DaemonUnavailableError(`could not send to the daemon: ${err.message}`));
-        }
-      });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, check: RESULT_VALIDATORS[method], method });
+      try {
+        this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      } catch (err) {
+        this.pending.delete(id);
+        reject(new DaemonUnavailableError(`could not send to the daemon: ${(err as Error).message}`));
+      }
     });
   }
 
@@ -88,30 +95,24 @@ export class DaemonClient {
   }
 }
 
-function connectOnce(paths: DaemonPaths, token: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws+unix://${paths.socket}:/`, { headers: { [TOKEN_HEADER]: token }, handshakeTimeout: 5000 });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', (err) => reject(err));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`daemon refused the connection (HTTP ${res.statusCode})`)));
-  });
+function connectOnce(paths: DaemonPaths, token: string): Promise<WsLite> {
+  return connectWs(paths.socket, { [TOKEN_HEADER]: token });
 }
 
 async function connectAndHello(paths: DaemonPaths, client: string): Promise<DaemonClient | undefined> {
   const token = readToken(paths.token);
   if (!token || !existsSync(paths.socket)) return undefined;
-  let ws: WebSocket;
+  let ws: WsLite;
   try {
     ws = await connectOnce(paths, token);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOENT') return undefined;
-    throw new DaemonUnavailableError((err as Error).message);
+    throw new DaemonUnavailableError(err instanceof HandshakeError ? err.message : (err as Error).message);
   }
   const c = new DaemonClient(ws);
   try {
-    const raw = await c.request('hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: buildVersion(), client });
-    c.hello = HelloResultSchema.parse(raw);
+    c.hello = await c.request<HelloResult>('hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: buildVersion(), client });
   } catch (err) {
     if (err instanceof RpcError && err.code === ErrorCodes.VersionMismatch) {
       c.hello = { protocolVersion: -1, daemonVersion: 'incompatible', pid: 0, startedAt: '' };

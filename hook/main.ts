@@ -3,7 +3,7 @@
  * The pre-commit hook. It must start in tens of milliseconds: it imports the protocol, git
  * plumbing and the WebSocket client, nothing else. Exit 0 lets the commit proceed, 1 blocks it.
  */
-import pc from 'picocolors';
+import * as pc from './ansi.js';
 import { UserError, oneLine } from '../shared/errors.js';
 import { renderReport } from './render.js';
 import { handleRepairs, runCheckViaDaemon } from './run-check.js';
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   });
   if (tty && lastProgress) process.stderr.write('\r\x1b[K');
   if (run.unavailable !== undefined) {
-    if (run.config?.failMode === 'closed') {
+    if (run.failMode === 'closed') {
       process.stderr.write(pc.red(`reflexgen: commit blocked: the security check could not run (${run.unavailable}); failMode is "closed"\n`));
       return 1;
     }

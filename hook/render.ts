@@ -1,10 +1,10 @@
-import pc from 'picocolors';
+import * as pc from './ansi.js';
 import type { CheckResult } from '../shared/protocol.js';
 import type { Finding } from '../shared/findings.js';
 
 /*
  * The report a developer reads when a commit is checked. Plain text with colors only on a TTY
- * (picocolors honours NO_COLOR / FORCE_COLOR); one block per finding with location, CWE, rule,
+ * (NO_COLOR / FORCE_COLOR honoured); one block per finding with location, CWE, rule,
  * tool and what to do.
  */
 

@@ -1,9 +1,10 @@
-import { loadConfig, type Config } from '../shared/config.js';
+import { readConfigHints } from '../shared/config-hints.js';
 import { UserError, oneLine } from '../shared/errors.js';
 import { repoInfo } from '../shared/git.js';
 import { languageOf } from '../shared/languages.js';
 import type { CheckResult, FileChange } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
+import { ErrorCodes } from '../shared/protocol-constants.js';
 import { stagedChanges } from '../shared/staged.js';
 import { connectDaemon, DaemonUnavailableError, type ProgressHandler } from './client.js';
 
@@ -18,7 +19,8 @@ export interface CheckRun {
   gitDir?: string;
   /** Set when no verdict could be had from the daemon (failMode decided). */
   unavailable?: string;
-  config?: Config;
+  /** From the repo config, read leniently (the daemon validates it): what to do when unavailable. */
+  failMode?: 'open' | 'closed';
 }
 
 export interface RunCheckOptions {
@@ -50,9 +52,16 @@ async function pathChanges(root: string, cwd: string, paths: string[]): Promise<
 }
 
 export async function collectChanges(opts: RunCheckOptions): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
-  const { root, gitDir } = await repoInfo(opts.cwd);
+  // git reports staged paths relative to the top level from anywhere in the work tree, so both
+  // plumbing calls can run at once.
+  const [info, staged] = await Promise.all([
+    repoInfo(opts.cwd),
+    opts.mode === 'staged' ? stagedChanges(opts.cwd).catch((err: Error) => err) : Promise.resolve([] as FileChange[]),
+  ]);
+  const { root, gitDir } = info;
   if (opts.mode === 'paths') return { root, gitDir, files: await pathChanges(root, opts.cwd, opts.paths ?? []) };
-  let files = await stagedChanges(root);
+  if (staged instanceof Error) throw staged;
+  let files = staged;
   if (opts.paths?.length) {
     const { relative, resolve } = await import('node:path');
     const wanted = new Set(opts.paths.map((p) => relative(root, resolve(opts.cwd, p)).split('\\').join('/')));
@@ -62,8 +71,8 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
 }
 
 /** The LLM-related variables of this process's environment, forwarded to the daemon. */
-export function llmEnv(config?: Config): Record<string, string> {
-  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', config?.llm?.apiKeyEnv ?? 'OPENAI_API_KEY'];
+export function llmEnv(apiKeyEnv = 'OPENAI_API_KEY'): Record<string, string> {
+  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', apiKeyEnv];
   const out: Record<string, string> = {};
   for (const n of names) if (process.env[n]) out[n] = process.env[n]!;
   return out;
@@ -71,11 +80,11 @@ export function llmEnv(config?: Config): Record<string, string> {
 
 export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
   const { root, gitDir, files } = await collectChanges(opts);
-  const config = loadConfig(root); // bad config: UserError, reported before any daemon work
+  const hints = readConfigHints(root);
   // Nothing any analyzer could look at: answer without waking the daemon.
   if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
     return {
-      config,
+      failMode: hints.failMode,
       root,
       gitDir,
       result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
@@ -84,15 +93,15 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
   try {
     const client = await connectDaemon({ client: opts.client });
     try {
-      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files, llmEnv: llmEnv(config) }, opts.onProgress);
-      return { result, config, root, gitDir };
+      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files, llmEnv: llmEnv(hints.apiKeyEnv) }, opts.onProgress);
+      return { result, failMode: hints.failMode, root, gitDir };
     } finally {
       client.close();
     }
   } catch (err) {
-    if (err instanceof RpcError && err.code === -32002) throw new UserError(err.message);
+    if (err instanceof RpcError && err.code === ErrorCodes.ConfigError) throw new UserError(err.message);
     if (err instanceof DaemonUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
-      return { unavailable: oneLine(err), config };
+      return { unavailable: oneLine(err), failMode: hints.failMode };
     }
     throw err;
   }

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+await import('./gen-validators.mjs');
+
 const dist = new URL('../dist/', import.meta.url).pathname;
 const hash = createHash('sha256');
 const walk = (dir) => {

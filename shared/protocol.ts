@@ -6,17 +6,7 @@ import { AnalyzerStatusSchema, FindingSchema, VerdictSchema } from './findings.j
  * message with these schemas; the first request on a connection must be `hello`.
  */
 
-export const ErrorCodes = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  Internal: -32603,
-  VersionMismatch: -32000,
-  HelloRequired: -32001,
-  ConfigError: -32002,
-  ShuttingDown: -32003,
-} as const;
+export { ErrorCodes, TOKEN_HEADER } from './protocol-constants.js';
 
 const Id = z.union([z.number().int(), z.string()]);
 
@@ -186,5 +176,3 @@ export const Methods = {
 } as const;
 export type MethodName = keyof typeof Methods;
 
-/** Header that carries the per-user token on the WebSocket upgrade request. */
-export const TOKEN_HEADER = 'x-reflexgen-token';

@@ -12,6 +12,8 @@ export interface AnalysisOutcome {
 
 export interface AnalyzeOptions {
   root: string;
+  /** The snapshot root once files are written (it is created lazily). */
+  rootOf?: () => string;
   repoRoot?: string;
   files: SourceFile[];
   config: Config;
@@ -22,6 +24,8 @@ export interface AnalyzeOptions {
   only?: string[];
   /** Leave out whole-snapshot analyzers (CodeQL): repair verification needs an answer in seconds. */
   perFileOnly?: boolean;
+  /** Puts files on disk before an analyzer runs on them (snapshots write lazily). */
+  ensureWritten?: (files: SourceFile[]) => Promise<void>;
   onProgress?: (message: string, done: number, total: number) => void;
 }
 
@@ -39,10 +43,12 @@ function stateOf(err: unknown): AnalyzerStatus['state'] {
  */
 async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<{ findings: Finding[]; cached: number }> {
   const cache = opts.cache;
-  const run = (batch: SourceFile[]) => {
+  const run = async (batch: SourceFile[]) => {
     if (cache) cache.stats.analyzerRuns++;
+    // Whole-snapshot analyzers see every file, not just the batch.
+    await opts.ensureWritten?.(a.granularity === 'snapshot' ? opts.files : batch);
     return a.analyze({
-      root: opts.root,
+      root: opts.rootOf ? opts.rootOf() : opts.root,
       repoRoot: opts.repoRoot,
       files: batch,
       config: opts.config,

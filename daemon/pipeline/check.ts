@@ -8,7 +8,7 @@ import { runAnalyzers } from './analyze.js';
 import { atLeast, onChangedLines } from './scope.js';
 import { materialize } from './snapshot.js';
 import { postAnalysisStages } from './stages.js';
-import { getCache } from '../services/cache.js';
+import { getBlobMemory, getCache } from '../services/cache.js';
 import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
 import { filterBaseline, loadBaseline } from '../baseline.js';
 
@@ -29,12 +29,14 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
   const t0 = performance.now();
   const config = readRepoConfig(params.repoRoot);
   ctx.progress('snapshot', `reading ${params.files.length} staged file(s)`);
-  const snapshot = await materialize(params.repoRoot, params.files, config.exclude);
+  const snapshot = await materialize(params.repoRoot, params.files, config.exclude, getBlobMemory(ctx.daemon));
   try {
     const tSnap = performance.now();
     ctx.progress('analyzing', `analyzing ${snapshot.files.length} file(s)`, 0, snapshot.files.length);
     const outcome = await runAnalyzers({
       root: snapshot.root,
+      rootOf: () => snapshot.root,
+      ensureWritten: (f) => snapshot.ensureWritten(f),
       repoRoot: params.repoRoot,
       files: snapshot.files,
       config,

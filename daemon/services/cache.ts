@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { DaemonContext } from '../handlers/types.js';
 import { ResultCache } from '../pipeline/cache.js';
+import { BlobMemory } from '../pipeline/snapshot.js';
 
 export function getCache(daemon: DaemonContext): ResultCache {
   let c = daemon.services.cache as ResultCache | undefined;
@@ -9,4 +10,13 @@ export function getCache(daemon: DaemonContext): ResultCache {
     daemon.services.cache = c;
   }
   return c;
+}
+
+export function getBlobMemory(daemon: DaemonContext): BlobMemory {
+  let m = daemon.services.blobs as BlobMemory | undefined;
+  if (!m) {
+    m = new BlobMemory();
+    daemon.services.blobs = m;
+  }
+  return m;
 }
