@@ -17,7 +17,7 @@ export type InitMode = 'husky' | 'git-hook' | 'lint-staged';
 /** The shell command that runs the hook: the repo's own install when it has one, else this package. */
 export function hookCommand(repoRoot: string): string {
   if (existsSync(join(repoRoot, 'node_modules', '.bin', 'reflexgen-hook'))) return './node_modules/.bin/reflexgen-hook';
-  const entry = join(packageRoot(), 'dist', 'hook', 'main.js');
+  const entry = join(packageRoot(), 'dist', 'hook', 'hook.mjs');
   return `"${process.execPath}" "${entry}"`;
 }
 

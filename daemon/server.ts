@@ -76,7 +76,7 @@ export class DaemonServer {
   async listen(): Promise<void> {
     ensurePrivateDir(this.paths.state);
     ensurePrivateDir(dirname(this.paths.socket));
-    this.token = ensureToken(this.paths.token);
+    this.token = await ensureToken(this.paths.token);
     if (existsSync(this.paths.socket)) {
       if (await socketAlive(this.paths.socket)) throw new Error(`another daemon already listens on ${this.paths.socket}`);
       unlinkSync(this.paths.socket); // stale: its daemon died without cleaning up

@@ -1,6 +1,6 @@
 import { readConfigHints } from '../shared/config-hints.js';
 import { UserError, oneLine } from '../shared/errors.js';
-import { repoInfo } from '../shared/git.js';
+import { hookRepoInfo, repoInfo } from '../shared/git.js';
 import { languageOf } from '../shared/languages.js';
 import type { CheckResult, FileChange } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
@@ -54,8 +54,9 @@ async function pathChanges(root: string, cwd: string, paths: string[]): Promise<
 export async function collectChanges(opts: RunCheckOptions): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
   // git reports staged paths relative to the top level from anywhere in the work tree, so both
   // plumbing calls can run at once.
+  const fromHook = opts.client === 'hook' ? hookRepoInfo(opts.cwd) : undefined;
   const [info, staged] = await Promise.all([
-    repoInfo(opts.cwd),
+    fromHook ?? repoInfo(opts.cwd),
     opts.mode === 'staged' ? stagedChanges(opts.cwd).catch((err: Error) => err) : Promise.resolve([] as FileChange[]),
   ]);
   const { root, gitDir } = info;

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, writeFileSync, chmodSync, existsSync } from 
 import { join, relative } from 'node:path';
 
 await import('./gen-validators.mjs');
+await import('./bundle-hook.mjs');
 
 const dist = new URL('../dist/', import.meta.url).pathname;
 const hash = createHash('sha256');
@@ -11,12 +12,12 @@ const walk = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p);
-    else if (e.name.endsWith('.js')) hash.update(relative(dist, p)).update(readFileSync(p));
+    else if (e.name.endsWith('.js') || e.name.endsWith('.mjs')) hash.update(relative(dist, p)).update(readFileSync(p));
   }
 };
 walk(dist);
 writeFileSync(join(dist, 'build-id.json'), JSON.stringify({ id: hash.digest('hex').slice(0, 12) }) + '\n');
-for (const bin of ['cli/main.js', 'hook/main.js']) {
+for (const bin of ['cli/main.js', 'hook/main.js', 'hook/hook.mjs']) {
   const p = join(dist, bin);
   if (existsSync(p)) chmodSync(p, 0o755);
 }

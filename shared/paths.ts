@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, chmodSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Root of the installed package (the folder holding package.json), from dist/shared/ or shared/. */
+/**
+ * Root of the installed package (the folder holding package.json): this module runs from
+ * dist/<component>/ (compiled, or bundled into the hook) or from shared/ (sources, under vitest).
+ */
 export function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  // dist/shared -> root, or shared -> root when run from sources (vitest).
-  return here.endsWith(join('dist', 'shared')) ? resolve(here, '..', '..') : resolve(here, '..');
+  return basename(dirname(here)) === 'dist' ? resolve(here, '..', '..') : resolve(here, '..');
 }
 
 /** Per-user state directory: $REFLEXGEN_HOME, else $XDG_STATE_HOME/reflexgen, else ~/.local/state/reflexgen. */
@@ -24,6 +25,13 @@ export function ensurePrivateDir(dir: string): string {
   const mode = statSync(dir).mode & 0o777;
   if (mode !== 0o700) chmodSync(dir, 0o700);
   return dir;
+}
+
+/** A short stable name for a path. Not security relevant; avoids loading node:crypto in the hook. */
+function fnv1a(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(s)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
 }
 
 // sun_path is 108 bytes on Linux and 104 on macOS; keep a margin.
@@ -44,7 +52,7 @@ export function daemonPaths(env: NodeJS.ProcessEnv = process.env): DaemonPaths {
   let socket = join(state, 'daemon.sock');
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     // A deep $REFLEXGEN_HOME would overflow sun_path: fall back to a private dir under /tmp named after it.
-    const tag = createHash('sha256').update(state).digest('hex').slice(0, 12);
+    const tag = fnv1a(state);
     const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
     socket = join(tmpdir(), `reflexgen-${uid}-${tag}`, 'daemon.sock');
   }

@@ -3,9 +3,9 @@ import { git } from './git.js';
 
 /*
  * The staged change, read from git's index only (never the working tree), so partial staging
- * with `git add -p` is respected. Two plumbing calls run in parallel: `--raw -z` for statuses,
- * modes and full blob ids, and a zero-context patch for the added line ranges. Both walk the same
- * diff queue, so their entries line up one to one.
+ * with `git add -p` is respected. One plumbing call prints both the raw records (`--raw -z`:
+ * statuses, modes, full blob ids) and a zero-context patch (the added line ranges); both walk the
+ * same diff queue, so their entries line up one to one. The raw part ends with an empty record.
  */
 
 const DIFF_OPTS = ['--cached', '-M', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all'];
@@ -86,12 +86,10 @@ export function parsePatch(buf: Buffer): PatchSection[] {
 const SKIP_MODES = new Set(['160000', '120000']); // submodules and symlinks have no analyzable content
 
 export async function stagedChanges(repoRoot: string): Promise<FileChange[]> {
-  const [raw, patch] = await Promise.all([
-    git(repoRoot, ['diff', ...DIFF_OPTS, '--raw', '-z', '--no-abbrev']),
-    git(repoRoot, ['diff', ...DIFF_OPTS, '-U0', '--no-color', '--src-prefix=a/', '--dst-prefix=b/']),
-  ]);
-  const entries = parseRaw(raw.stdout);
-  const sections = parsePatch(patch.stdout);
+  const { stdout } = await git(repoRoot, ['diff', ...DIFF_OPTS, '--raw', '-p', '-z', '--no-abbrev', '-U0', '--no-color', '--src-prefix=a/', '--dst-prefix=b/']);
+  const split = stdout.indexOf('\0\0');
+  const entries = parseRaw(split < 0 ? stdout : stdout.subarray(0, split + 1));
+  const sections = parsePatch(split < 0 ? Buffer.alloc(0) : stdout.subarray(split + 2));
   if (sections.length !== entries.length) {
     throw new Error(`git diff returned ${entries.length} files but ${sections.length} patch sections`);
   }

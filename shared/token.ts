@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, openSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
 
 /** Reads the per-user token; undefined when there is none yet (no daemon has ever started). */
@@ -11,7 +10,9 @@ export function readToken(file: string): string | undefined {
 }
 
 /** Returns the existing token or creates one, exclusively and with mode 0600. */
-export function ensureToken(file: string): string {
+export async function ensureToken(file: string): Promise<string> {
+  // node:crypto is loaded here only: the daemon creates tokens, the hook only reads them.
+  const { randomBytes } = await import('node:crypto');
   const existing = readToken(file);
   if (existing) {
     if ((statSync(file).mode & 0o777) !== 0o600) chmodSync(file, 0o600);

@@ -142,7 +142,7 @@ describe('reflexgen init', () => {
     expect(h.status, h.stderr).toBe(0);
     const init = repo.cli(['init']);
     expect(init.stdout).toContain('.husky/pre-commit');
-    expect(repo.read('.husky/pre-commit')).toContain('hook/main.js');
+    expect(repo.read('.husky/pre-commit')).toContain('hook/hook.mjs');
     repo.write('app.py', SQLI_PY);
     repo.add('app.py', 'package.json');
     const r = repo.commit('via husky');
