@@ -101,12 +101,12 @@ async function benchHookPhases(res: Results, home: BenchHome, cwd: string, runs:
     `const t0 = performance.now();
 const rc = await import(${JSON.stringify(url('hook/run-check.js'))});
 await import(${JSON.stringify(url('hook/render.js'))});
-const cfgMod = await import(${JSON.stringify(url('shared/config.js'))});
+const cfgMod = await import(${JSON.stringify(url('shared/config-hints.js'))});
 const clientMod = await import(${JSON.stringify(url('hook/client.js'))});
 const t1 = performance.now();
 const { root, gitDir, files } = await rc.collectChanges({ cwd: process.cwd(), mode: 'staged', client: 'hook' });
 const t2 = performance.now();
-cfgMod.loadConfig(root);
+cfgMod.readConfigHints(root);
 const t3 = performance.now();
 const c = await clientMod.connectDaemon({ client: 'hook' });
 const t4 = performance.now();
@@ -125,9 +125,9 @@ process.exit(0);
   }
   const label: Record<string, string> = {
     boot: 'phase: Node boot until the first line runs',
-    imports: 'phase: import hook modules (run-check, render, config, client)',
-    git: 'phase: git plumbing (rev-parse + 2x diff --cached)',
-    config: 'phase: load .reflexgenrc.json',
+    imports: 'phase: import hook modules, unbundled (run-check, render, config hints, client)',
+    git: 'phase: git plumbing (one diff --cached; no rev-parse inside a hook)',
+    config: 'phase: read failMode from .reflexgenrc.json',
     connect: 'phase: connect + hello (WebSocket over the Unix socket)',
     check: 'phase: check round trip (cached)',
     daemonMs: 'phase: daemon-side check timings.totalMs',
