@@ -6,7 +6,7 @@ import { readRepos, writeRepos, addRepo, type RepoEntry } from '../shared/repos.
 import { stagedChanges } from '../shared/staged.js';
 import type { DaemonContext } from './handlers/types.js';
 import { runAnalyzers } from './pipeline/analyze.js';
-import { materialize } from './pipeline/snapshot.js';
+import { materialize, snapshotTarget } from './pipeline/snapshot.js';
 import { getBlobMemory, getCache } from './services/cache.js';
 
 /*
@@ -142,16 +142,7 @@ export class RepoWatcher {
     if (signal.aborted || changes.length === 0) return;
     const snapshot = await materialize(entry.root, changes, config.exclude, getBlobMemory(this.daemon));
     try {
-      await runAnalyzers({
-        root: snapshot.root,
-        rootOf: () => snapshot.root,
-        ensureWritten: (f) => snapshot.ensureWritten(f),
-        repoRoot: entry.root,
-        files: snapshot.files,
-        config,
-        signal,
-        cache: getCache(this.daemon),
-      });
+      await runAnalyzers({ ...snapshotTarget(snapshot), repoRoot: entry.root, config, signal, cache: getCache(this.daemon) });
     } finally {
       await snapshot.dispose();
     }

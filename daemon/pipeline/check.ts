@@ -6,7 +6,7 @@ import { RpcError } from '../../shared/rpc.js';
 import type { RequestContext } from '../handlers/types.js';
 import { runAnalyzers } from './analyze.js';
 import { atLeast, onChangedLines } from './scope.js';
-import { materialize } from './snapshot.js';
+import { materialize, snapshotTarget } from './snapshot.js';
 import { postAnalysisStages } from './stages.js';
 import { getBlobMemory, getCache } from '../services/cache.js';
 import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
@@ -34,11 +34,8 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     const tSnap = performance.now();
     ctx.progress('analyzing', `analyzing ${snapshot.files.length} file(s)`, 0, snapshot.files.length);
     const outcome = await runAnalyzers({
-      root: snapshot.root,
-      rootOf: () => snapshot.root,
-      ensureWritten: (f) => snapshot.ensureWritten(f),
+      ...snapshotTarget(snapshot),
       repoRoot: params.repoRoot,
-      files: snapshot.files,
       config,
       signal: ctx.signal,
       cache: getCache(ctx.daemon),

@@ -131,3 +131,8 @@ export async function materialize(repoRoot: string, changes: FileChange[], exclu
   };
   return snapshot;
 }
+
+/** What runAnalyzers needs to know about a lazily written snapshot. */
+export function snapshotTarget(s: Snapshot): { root: string; rootOf: () => string; ensureWritten: (f: SourceFile[]) => Promise<void>; files: SourceFile[] } {
+  return { root: s.root, rootOf: () => s.root, ensureWritten: (f) => s.ensureWritten(f), files: s.files };
+}
