@@ -136,7 +136,7 @@ export function toSarif(result: { findings: readonly Finding[]; analyzers: reado
       driver: {
         name: 'reflexgen',
         version: opts.toolVersion,
-        informationUri: opts.informationUri ?? 'https://github.com/reflexgen/reflexgen',
+        ...(opts.informationUri ? { informationUri: opts.informationUri } : {}),
         rules,
       },
       extensions: result.analyzers.map((a) => ({ name: a.id, ...(a.version ? { version: a.version } : {}) })),
