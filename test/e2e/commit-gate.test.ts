@@ -152,6 +152,24 @@ describe('git edge cases', () => {
     expect(edited.stderr).toContain('b.py:9');
   });
 
+  it('`git commit -a` and `git commit <path>` are checked against the index git builds for them', () => {
+    const repo = new TestRepo(home);
+    repo.write('app.py', SAFE_PY);
+    repo.write('other.py', SAFE_PY);
+    repo.add('app.py', 'other.py');
+    repo.commitNoVerify();
+    repo.write('app.py', SQLI_PY); // modified, not staged
+    const all = repo.git(['commit', '-q', '-a', '-m', 'all']);
+    expect(all.code).not.toBe(0);
+    expect(all.stderr).toContain('app.py:9');
+
+    // Only other.py is committed: the vulnerable app.py is not part of this commit.
+    repo.write('other.py', SAFE_PY + '\n# tweak\n');
+    const only = repo.git(['commit', '-q', '-m', 'only other', '--', 'other.py']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(repo.read('app.py')).toBe(SQLI_PY);
+  });
+
   it('REFLEXGEN_SKIP=1 skips the check with a one-line notice', () => {
     const repo = new TestRepo(home);
     repo.write('app.py', SQLI_PY);
