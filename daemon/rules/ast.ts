@@ -137,3 +137,14 @@ export function lastSegment(name: string): string {
 export function same(a: Node | null | undefined, b: Node | null | undefined): boolean {
   return !!a && !!b && a.id === b.id;
 }
+
+/** Resolves a callee's dotted name through the file's import aliases (`np.load` -> `numpy.load`). */
+export function qualifier(alias: ReadonlyMap<string, string>): (callee: Node | null) => string {
+  return (callee) => {
+    const raw = dotted(callee);
+    const dot = raw.indexOf('.');
+    const head = dot < 0 ? raw : raw.slice(0, dot);
+    const mapped = alias.get(head);
+    return mapped ? mapped + (dot < 0 ? '' : raw.slice(dot)) : raw;
+  };
+}

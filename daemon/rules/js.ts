@@ -1,4 +1,4 @@
-import { type Node, kids, field, line, endLine, walk, dotted, lastSegment } from './ast.js';
+import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, qualifier } from './ast.js';
 import type { RuleHit } from './catalog.js';
 import { JS } from './data.js';
 import {
@@ -92,13 +92,7 @@ export function checkJs(root: Node): RuleHit[] {
   const hits: RuleHit[] = [];
   const usesChildProcess = [...alias.values()].some((m) => m.startsWith('child_process'));
 
-  const qualify = (callee: Node | null): string => {
-    const raw = dotted(callee);
-    const dot = raw.indexOf('.');
-    const head = dot < 0 ? raw : raw.slice(0, dot);
-    const mapped = alias.get(head);
-    return mapped ? mapped + (dot < 0 ? '' : raw.slice(dot)) : raw;
-  };
+  const qualify = qualifier(alias);
   const sanitizerOf = (qn: string, raw: string): readonly SinkKind[] | 'all' | undefined =>
     JS.sanitizers.get(qn) ?? JS.sanitizers.get(raw) ?? JS.sanitizers.get(lastSegment(raw));
   const hit = (rule: string, n: Node): void => {

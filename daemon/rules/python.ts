@@ -1,4 +1,4 @@
-import { type Node, kids, field, line, endLine, walk, dotted, lastSegment } from './ast.js';
+import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, qualifier } from './ast.js';
 import type { RuleHit } from './catalog.js';
 import { CREDENTIAL_NAME, PLACEHOLDER, PY } from './data.js';
 import {
@@ -113,13 +113,7 @@ export function checkPython(root: Node): RuleHit[] {
   const alias = importAliases(root);
   const hits: RuleHit[] = [];
 
-  const qualify = (callee: Node | null): string => {
-    const raw = dotted(callee);
-    const dot = raw.indexOf('.');
-    const head = dot < 0 ? raw : raw.slice(0, dot);
-    const mapped = alias.get(head);
-    return mapped ? mapped + (dot < 0 ? '' : raw.slice(dot)) : raw;
-  };
+  const qualify = qualifier(alias);
   const lookup = <T extends Table>(table: T, qn: string): boolean => {
     if (table.has(qn)) return true;
     const seg = lastSegment(qn);
