@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { UserError, oneLine } from '../shared/errors.js';
 import { RpcError } from '../shared/rpc.js';
@@ -23,7 +23,6 @@ program
   .showHelpAfterError(false)
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(pc.red(str.trim().split('\n')[0]) + '\n') });
-void Option;
 
 await registerCoreCommands(program);
 registerBaselineCommand(program);

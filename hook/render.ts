@@ -54,7 +54,6 @@ export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean }
   } else if (opts.minSeverityNote !== false) {
     lines.push(pc.green('reflexgen: no security findings in the staged change') + pc.dim(` (${summary})`));
   }
-  void opts;
   return lines.join('\n');
 }
 

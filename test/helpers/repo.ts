@@ -11,7 +11,6 @@ import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-export const HOOK = join(ROOT, 'dist', 'hook', 'hook.mjs');
 
 export interface Run {
   code: number;
