@@ -49,7 +49,7 @@ export async function runBaseline(
   opts: { config?: Config; onProgress?: (message: string, done: number, total: number) => void } = {},
 ): Promise<BaselineRunResult> {
   const { root } = await repoInfo(cwd);
-  const config = opts.config ?? loadConfig(root);
+  const config = opts.config ?? (await loadConfig(root));
   // Heavy imports only when the command runs, so `reflexgen --help` stays fast.
   await import('../daemon/analyzers/all.js');
   const { materialize } = await import('../daemon/pipeline/snapshot.js');

@@ -1,7 +1,10 @@
+import { cleanLine, cleanText } from '../shared/terminal-text.js';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
-import { loadConfig } from '../shared/config.js';
+import { basename } from 'node:path';
+import { readConfigHints } from '../shared/config-hints.js';
+import { repoInfo } from '../shared/git.js';
 import { UserError } from '../shared/errors.js';
 import { LANGUAGES, type Language } from '../shared/findings.js';
 import { languageOf } from '../shared/languages.js';
@@ -32,12 +35,12 @@ export function registerGenerateCommand(program: Command): void {
       if (!task && !incomplete) throw new UserError('give a task in words or --file with an incomplete program');
       const language = opts.language ?? (opts.file ? languageOf(opts.file) : undefined);
       if (!language) throw new UserError('say which language with --language');
-      // Outside a repository there is no config file: the environment alone configures the model.
-      const config = loadConfig(process.cwd());
-      const llm = config.llm;
-      const env = llmEnv(config.llm?.apiKeyEnv);
+      // The daemon resolves the model from the user's settings (and a trusted repository file).
+      const repoRoot = await repoInfo(process.cwd()).then((r) => r.root).catch(() => undefined);
+      const env = llmEnv(readConfigHints(repoRoot ?? process.cwd()).apiKeyEnv);
+      const path = opts.file ? basename(opts.file) : undefined;
       const r = await withDaemon((c) =>
-        c.request<GenerateResultWire>('generate', { language, task, incomplete, path: opts.file, noReflect: !opts.reflect, llm, llmEnv: env }, (p) => {
+        c.request<GenerateResultWire>('generate', { language, task, incomplete, path, noReflect: !opts.reflect, ...(repoRoot ? { repoRoot } : {}), llmEnv: env }, (p) => {
           if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`);
         }),
       );
@@ -45,10 +48,11 @@ export function registerGenerateCommand(program: Command): void {
       if (opts.format === 'json') {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       } else {
-        process.stdout.write((r.code ?? '') + (r.code?.endsWith('\n') ? '' : '\n'));
+        const code = cleanText(r.code ?? '');
+        process.stdout.write(code + (code.endsWith('\n') ? '' : '\n'));
         const verified = r.status === 'repaired' || r.status === 'secure';
         process.stderr.write(
-          `reflexgen: ${r.status}${r.error ? ` (${r.error})` : ''}; ${r.iterations.length} repair iteration(s), ${r.tokens.total} tokens, ${r.seconds} s${verified ? '' : r.status === 'generated' ? ' (not reviewed: --no-reflect)' : ' (not verified secure)'}\n`,
+          `reflexgen: ${r.status}${r.error ? ` (${cleanLine(r.error)})` : ''}; ${r.iterations.length} repair iteration(s), ${r.tokens.total} tokens, ${r.seconds} s${verified ? '' : r.status === 'generated' ? ' (not reviewed: --no-reflect)' : ' (not verified secure)'}\n`,
         );
       }
       if (r.status === 'llm-error') process.exitCode = 2;

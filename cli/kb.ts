@@ -1,3 +1,4 @@
+import { cleanText } from '../shared/terminal-text.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -23,6 +24,8 @@ async function call<R>(method: string, params?: unknown): Promise<R> {
 }
 
 function out(s: string): void {
+  // Entries come from teams' files and from models: never let their text drive the terminal.
+  s = cleanText(s);
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 }
 
@@ -174,7 +177,7 @@ export function registerKbCommands(program: Command): void {
       if (o.format === 'json') json(r);
       else {
         out(`imported ${r.added} new and ${r.updated} updated entries from ${file}`);
-        for (const e of r.errors) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+        for (const e of r.errors) process.stderr.write(cleanText(`${file}:${e.line}: ${e.message}`) + '\n');
       }
       if (r.errors.length > 0) process.exitCode = 2;
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readRepoFile, REPO_FILE_CAPS } from '../shared/repo-files.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../shared/findings.js';
@@ -146,14 +147,11 @@ export async function writeBaseline(repoRoot: string, findings: readonly Finding
 
 /** The repo's baseline, or undefined when it has none. A broken file is an error, not "no baseline". */
 export async function loadBaseline(repoRoot: string): Promise<Baseline | undefined> {
-  const path = join(repoRoot, BASELINE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  // A repository's file: regular file only, size-capped, never a link to somewhere else.
+  const read = await readRepoFile(repoRoot, BASELINE_FILE, REPO_FILE_CAPS.baseline);
+  if (read.kind === 'absent') return undefined;
+  if (read.kind === 'refused') throw new UserError(`${read.reason}; rerun \`reflexgen baseline\``);
+  const text = read.text;
   let raw: unknown;
   try {
     raw = JSON.parse(text);

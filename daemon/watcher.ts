@@ -137,7 +137,7 @@ export class RepoWatcher {
     if (!existsSync(entry.gitDir)) return this.unwatch(entry.root);
     // Mid-rebase or mid-merge states are fine to skip: the hook's own check will run.
     if (existsSync(join(entry.gitDir, 'index.lock'))) return;
-    const config = loadConfig(entry.root);
+    const config = await loadConfig(entry.root, process.env, this.daemon.stateDir);
     const changes = await stagedChanges(entry.root);
     if (signal.aborted || changes.length === 0) return;
     const snapshot = await materialize(entry.root, changes, config.exclude, getBlobMemory(this.daemon));

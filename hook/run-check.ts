@@ -71,8 +71,11 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
   return { root, gitDir, files };
 }
 
-/** The LLM-related variables of this process's environment, forwarded to the daemon. */
-export function llmEnv(apiKeyEnv = 'OPENAI_API_KEY'): Record<string, string> {
+/**
+ * The LLM-related variables of this process's environment, forwarded to the daemon, which uses these
+ * and never its own environment. `apiKeyEnv` comes from the user's settings (see readConfigHints).
+ */
+export function llmEnv(apiKeyEnv: string): Record<string, string> {
   const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', apiKeyEnv];
   const out: Record<string, string> = {};
   for (const n of names) if (process.env[n]) out[n] = process.env[n]!;

@@ -1,5 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { statSync, readFileSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { readRepoFile, REPO_FILE_CAPS } from '../shared/repo-files.js';
 import { join, resolve } from 'node:path';
 import { DEFAULT_MODEL_ID, Embedder, locateModel, vectorFromBase64, vectorToBase64 } from './embedder.js';
 import { SearchIndex, type ScoredEntry } from './search-index.js';
@@ -30,6 +31,8 @@ export { SearchIndex, WEIGHTS } from './search-index.js';
 export { loadStarter, defaultStarterDir } from './starter.js';
 
 export const TEAM_FILE = join('.reflexgen', 'knowledge.jsonl');
+/** Team knowledge is reference text for prompts: a few hundred entries is a large team's base. */
+export const MAX_TEAM_ENTRIES = 2000;
 
 export interface OpenOptions {
   /** Folder of the datafiles (the daemon uses <stateDir>/knowledge). */
@@ -325,10 +328,12 @@ export class KnowledgeBase {
       rules: input.rules,
     });
     const candidate = fromInput(parsed, newId('repair'), 'repair', now);
+    // Learned while a repository chose the model: that lesson stays visible to that repository only.
+    if (input.repo) candidate.repo = resolve(input.repo);
     const vector = this.embedder ? (await this.embedder.embed([embedText(candidate)]))[0] : undefined;
     const hash = codeHashOf(candidate);
     const secureTokens = new Set(uniqueTokens(candidate.secureCode ?? ''));
-    const sameKind = (e: KnowledgeEntry) => e.source === 'repair' && e.cwe.some((c) => candidate.cwe.includes(c)) && e.language === candidate.language;
+    const sameKind = (e: KnowledgeEntry) => e.source === 'repair' && e.repo === candidate.repo && e.cwe.some((c) => candidate.cwe.includes(c)) && e.language === candidate.language;
     let dup = this.index.findNearDuplicate(hash, vector, DUP_COSINE, sameKind);
     if (!dup) {
       dup = this.index.entries().find((e) => sameKind(e) && !!e.secureCode && jaccard(secureTokens, new Set(uniqueTokens(e.secureCode))) >= DUP_JACCARD);
@@ -441,23 +446,42 @@ export class KnowledgeBase {
     const file = join(root, TEAM_FILE);
     let st: { mtimeMs: number; size: number } | undefined;
     try {
-      const s = statSync(file);
+      const s = await lstat(file);
       st = { mtimeMs: s.mtimeMs, size: s.size };
     } catch {
       st = undefined;
     }
     const known = this.team.get(root);
+    const drop = () => {
+      for (const id of known?.ids ?? []) this.index.remove(id);
+      this.team.delete(root);
+    };
     if (!st) {
       if (!known) return { loaded: 0, changed: false, errors: [] };
-      for (const id of known.ids) this.index.remove(id);
-      this.team.delete(root);
+      drop();
       return { loaded: 0, changed: true, errors: [] };
     }
     if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return { loaded: known.ids.length, changed: false, errors: [] };
 
-    const { entries, lines, errors } = parseJsonl(readFileSync(file, 'utf8'));
-    for (const e of errors) this.log.warn(`knowledge: ${file}:${e.line}: ${e.message}`);
-    for (const id of known?.ids ?? []) this.index.remove(id);
+    // A repository's file is untrusted input: a regular file only, size-capped, entry-capped.
+    const read = await readRepoFile(root, TEAM_FILE, REPO_FILE_CAPS.knowledge);
+    if (read.kind !== 'ok') {
+      drop();
+      // Remember the refusal by stat so a hostile file is not re-read on every check.
+      this.team.set(root, { ...st, ids: [] });
+      if (read.kind === 'refused') this.log.warn(`knowledge: team knowledge not loaded: ${read.reason}`);
+      return { loaded: 0, changed: true, errors: read.kind === 'refused' ? [{ line: 0, message: read.reason }] : [] };
+    }
+    const parsed = parseJsonl(read.text);
+    const { lines, errors } = parsed;
+    let entries = parsed.entries;
+    if (entries.length > MAX_TEAM_ENTRIES) {
+      errors.push({ line: lines[MAX_TEAM_ENTRIES], message: `more than ${MAX_TEAM_ENTRIES} entries; the rest were not loaded` });
+      entries = entries.slice(0, MAX_TEAM_ENTRIES);
+    }
+    // One summary line, not one log line per bad input line: a file of garbage must not flood the log.
+    if (errors.length) this.log.warn(`knowledge: ${file}: ${errors.length} bad line(s) skipped, first: line ${errors[0].line}: ${errors[0].message.slice(0, 200)}`);
+    drop();
     const repoTag = createHash('sha1').update(root).digest('hex').slice(0, 8);
     const now = new Date().toISOString();
     const prepared = entries.map((p, i) => {

@@ -128,6 +128,8 @@ export interface LearnInput {
   lesson: string;
   title?: string;
   rules?: string[];
+  /** Keep the entry visible only in this repository (it was learned with a repository-chosen model). */
+  repo?: string;
 }
 
 export interface LearnResult {

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors.js';
 import { LlmConfigSchema, RepairPolicySchema } from './llm-config.js';
@@ -68,17 +66,151 @@ export function parseConfig(raw: unknown, source = CONFIG_FILE): Config {
   return parsed.data;
 }
 
-/** Reads the repo's `.reflexgenrc.json` (defaults when absent). Throws UserError with one line on bad input. */
-export function loadConfig(repoRoot: string): Config {
-  const file = join(repoRoot, CONFIG_FILE);
-  if (!existsSync(file)) return parseConfig({});
+/** What a check runs with: the effective settings and what the report must say about where they came from. */
+export interface LoadedConfig {
+  config: Config;
+  /** Whether the repository's config file exists and its exact content was trusted with `reflexgen trust`. */
+  repoFile: { present: boolean; trusted: boolean; sha256?: string };
+  /** Settings of the repository file that were not applied (it is not trusted, or they are user-only). */
+  ignored: string[];
+  /** The effective model endpoint was chosen by the (trusted) repository file, not by the user. */
+  llmFromRepo: boolean;
+  /** One-line notices for every report: ignored settings, weakened policy, an unreadable file. */
+  notices: string[];
+}
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The settings of a repository file that send data off the machine, pick secrets, choose what runs
+ * with which options, or change committed content: applied only when the user trusts the file.
+ * `llm.apiKeyEnv` is never taken from a repository, trusted or not.
+ */
+export function sensitiveSettings(repoRaw: Raw): { gated: string[]; userOnly: string[] } {
+  const gated: string[] = [];
+  const userOnly: string[] = [];
+  if (isObj(repoRaw.llm)) {
+    for (const k of Object.keys(repoRaw.llm)) (k === 'apiKeyEnv' ? userOnly : gated).push(`llm.${k}`);
+  }
+  if (repoRaw.repair === 'apply') gated.push('repair: "apply"');
+  const analyzers = isObj(repoRaw.analyzers) ? repoRaw.analyzers : {};
+  for (const [id, s] of Object.entries(analyzers)) {
+    if (!isObj(s) || id !== 'codeql') continue;
+    for (const k of Object.keys(s)) if (k !== 'enabled' && k !== 'timeoutMs') gated.push(`analyzers.${id}.${k}`);
+  }
+  return { gated, userOnly };
+}
+
+function withoutSensitive(repoRaw: Raw, trusted: boolean): Raw {
+  const out: Raw = { ...repoRaw };
+  if (isObj(out.llm)) {
+    const { apiKeyEnv: _drop, ...rest } = out.llm;
+    if (trusted && Object.keys(rest).length) out.llm = rest;
+    else delete out.llm;
+  }
+  if (trusted) return out;
+  if (out.repair === 'apply') delete out.repair;
+  if (isObj(out.analyzers) && isObj(out.analyzers.codeql)) {
+    const { enabled, timeoutMs } = out.analyzers.codeql as Raw;
+    out.analyzers = { ...out.analyzers, codeql: { ...(enabled !== undefined ? { enabled } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) } };
+  }
+  return out;
+}
+
+/** User defaults first, the repository's policy over them; lists of excludes add up. */
+function mergeLayers(user: Raw, repo: Raw): Raw {
+  const out: Raw = { ...user, ...repo };
+  if (isObj(user.llm) || isObj(repo.llm)) out.llm = { ...(isObj(user.llm) ? user.llm : {}), ...(isObj(repo.llm) ? repo.llm : {}) };
+  if (isObj(user.analyzers) || isObj(repo.analyzers)) out.analyzers = { ...(isObj(user.analyzers) ? user.analyzers : {}), ...(isObj(repo.analyzers) ? repo.analyzers : {}) };
+  if (isObj(user.rules) || isObj(repo.rules)) out.rules = { ...(isObj(user.rules) ? user.rules : {}), ...(isObj(repo.rules) ? repo.rules : {}) };
+  if (Array.isArray(user.exclude) || Array.isArray(repo.exclude)) out.exclude = [...((user.exclude as unknown[]) ?? []), ...((repo.exclude as unknown[]) ?? [])];
+  return out;
+}
+
+/** Every way the effective settings let more through than the defaults, in one line (empty: none). */
+export function weakenings(config: Config): string {
+  const parts: string[] = [];
+  const off = Object.entries(config.rules).filter(([, on]) => !on).map(([k]) => k);
+  if (off.length) parts.push(`rules off: ${off.join(', ')}`);
+  const analyzersOff = ANALYZER_IDS.filter((id) => id !== 'codeql' && config.analyzers[id] !== undefined && !analyzerEnabled(config, id));
+  if (analyzersOff.length) parts.push(`analyzers off: ${analyzersOff.join(', ')}`);
+  if (config.onFinding === 'warn') parts.push('onFinding: warn');
+  if (config.minSeverity === 'error') parts.push('minSeverity: error');
+  if (config.exclude.length) parts.push(`exclude: ${config.exclude.slice(0, 3).join(', ')}${config.exclude.length > 3 ? ` (+${config.exclude.length - 3} more)` : ''}`);
+  if (!parts.length) return '';
+  return `settings that weaken this check: ${parts.join('; ')}`;
+}
+
+function parseJsonText(text: string, source: string): Raw {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${CONFIG_FILE}: not valid JSON (${(err as Error).message})`);
+    throw new UserError(`${source}: not valid JSON (${(err as Error).message})`);
   }
-  return parseConfig(raw);
+  if (!isObj(raw)) throw new UserError(`${source}: (top level): expected an object`);
+  // Validate each layer on its own so an error names the file it is in.
+  parseConfig(raw, source);
+  return raw;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where the user's trust decisions live (the state dir). */
+  stateDir: string;
+}
+
+/**
+ * The settings a check in `repoRoot` runs with: the user's file, then the repository's
+ * `.reflexgenrc.json` for policy, and the repository's sensitive settings only when the user trusts
+ * that exact content. Throws UserError with one line on a bad file.
+ */
+export async function loadEffectiveConfig(repoRoot: string | undefined, opts: LoadOptions): Promise<LoadedConfig> {
+  const [{ readRepoFile, REPO_FILE_CAPS }, { userConfigPath }, { contentHash, trustedHash }] = await Promise.all([
+    import('./repo-files.js'),
+    import('./user-settings.js'),
+    import('./trust.js'),
+  ]);
+  const notices: string[] = [];
+  const userPath = userConfigPath(opts.env);
+  const { readFile } = await import('node:fs/promises');
+  let user: Raw = {};
+  const userText = await readFile(userPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new UserError(`${userPath}: cannot be read (${err.code ?? err.message})`);
+  });
+  if (userText !== undefined) user = parseJsonText(userText, userPath);
+
+  let repoRaw: Raw = {};
+  const repoFile: LoadedConfig['repoFile'] = { present: false, trusted: false };
+  if (repoRoot) {
+    const read = await readRepoFile(repoRoot, CONFIG_FILE, REPO_FILE_CAPS.config);
+    if (read.kind === 'refused') notices.push(`ignored ${read.reason}`);
+    if (read.kind === 'ok') {
+      repoRaw = parseJsonText(read.text, CONFIG_FILE);
+      repoFile.present = true;
+      repoFile.sha256 = contentHash(read.text);
+      repoFile.trusted = (await trustedHash(opts.stateDir, repoRoot)) === repoFile.sha256;
+    }
+  }
+  const { gated, userOnly } = sensitiveSettings(repoRaw);
+  const ignored = [...(repoFile.trusted ? [] : gated), ...userOnly];
+  if (ignored.length) {
+    const why = repoFile.trusted ? 'user settings only' : 'not applied until you review the file and run `reflexgen trust`';
+    notices.push(`${CONFIG_FILE} sets ${ignored.join(', ')}: ${why}`);
+  }
+  const config = parseConfig(mergeLayers(user, withoutSensitive(repoRaw, repoFile.trusted)), CONFIG_FILE);
+  const weak = weakenings(config);
+  if (weak) notices.push(weak);
+  const llmFromRepo = repoFile.trusted && isObj(repoRaw.llm) && (repoRaw.llm.baseURL !== undefined || repoRaw.llm.model !== undefined);
+  return { config, repoFile, ignored, llmFromRepo, notices };
+}
+
+/** The effective settings alone (CLI commands that only need them). */
+export async function loadConfig(repoRoot: string | undefined, env: NodeJS.ProcessEnv = process.env, state?: string): Promise<Config> {
+  const { stateDir } = await import('./paths.js');
+  return (await loadEffectiveConfig(repoRoot, { env, stateDir: state ?? stateDir(env) })).config;
 }
 
 export function analyzerEnabled(config: Config, id: AnalyzerId, defaultOn = true): boolean {

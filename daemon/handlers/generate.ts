@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { LANGUAGES, FindingSchema } from '../../shared/findings.js';
-import { LlmConfigSchema } from '../../shared/llm-config.js';
+import { userConfigPath } from '../../shared/user-settings.js';
 import { ErrorCodes } from '../../shared/protocol.js';
 import { RpcError } from '../../shared/rpc.js';
-import { parseConfig } from '../../shared/config.js';
+import { loadEffectiveConfig, parseConfig } from '../../shared/config.js';
 import { createLlmClient } from '../llm/client.js';
 import { resolveLlmConfig } from '../llm/config.js';
 import { generate } from '../reflexion/engine.js';
@@ -28,7 +28,8 @@ export const GenerateParamsSchema = z.object({
   incomplete: z.string().optional(),
   path: z.string().optional(),
   noReflect: z.boolean().default(false),
-  llm: LlmConfigSchema.optional(),
+  /** The repository the command ran in, if any: its trusted settings may choose the model. */
+  repoRoot: z.string().optional(),
   llmEnv: z.record(z.string(), z.string()).optional(),
 });
 
@@ -60,9 +61,13 @@ export const generateHandler = defineHandler({
   result: GenerateResultSchema,
   async handle(p, ctx) {
     if (!p.task && !p.incomplete) throw new RpcError(ErrorCodes.InvalidParams, 'give a task or an incomplete file');
-    const llmConfig = resolveLlmConfig(p.llm ?? {}, llmEnvironment(p.llmEnv));
-    if (!llmConfig) throw new RpcError(ErrorCodes.ConfigError, 'no LLM configured: set llm.baseURL and llm.model in .reflexgenrc.json or REFLEXGEN_LLM_BASE_URL and REFLEXGEN_LLM_MODEL');
-    const path = p.path ?? `generated.${EXT[p.language]}`;
+    const loaded = await loadEffectiveConfig(p.repoRoot, { stateDir: ctx.daemon.stateDir }).catch((err: Error) => {
+      throw new RpcError(ErrorCodes.ConfigError, err.message);
+    });
+    const llmConfig = resolveLlmConfig(loaded.config.llm ?? {}, llmEnvironment(p.llmEnv));
+    if (!llmConfig) throw new RpcError(ErrorCodes.ConfigError, `no LLM configured: set llm.baseURL and llm.model in ${userConfigPath()} or REFLEXGEN_LLM_BASE_URL and REFLEXGEN_LLM_MODEL`);
+    // Only a name: it labels the code and picks the verifier's parser, it is never a place to write.
+    const path = p.path && /^[\w.+-]{1,100}$/.test(p.path) && !p.path.startsWith('.') ? p.path : `generated.${EXT[p.language]}`;
     const config = parseConfig({});
     let kb: Awaited<ReturnType<typeof getKnowledge>> | undefined;
     try {
@@ -75,7 +80,7 @@ export const generateHandler = defineHandler({
       retrieve: async (q, k) => (kb ? kb.retrieve({ text: q.text, code: q.code, language: q.language, cwe: q.cwe }, k) : []),
       verify: makeVerifier({ file: { path, absPath: path, language: p.language, content: '' }, config, cache: getCache(ctx.daemon) }),
       learn: async (l, credited) => {
-        if (kb) await kb.learn({ task: l.task, language: l.language, cwe: l.cwe, vulnerableCode: l.vulnerableCode, secureCode: l.secureCode, lesson: l.lesson, title: l.title }, credited);
+        if (kb) await kb.learn({ task: l.task, language: l.language, cwe: l.cwe, vulnerableCode: l.vulnerableCode, secureCode: l.secureCode, lesson: l.lesson, title: l.title, ...(loaded.llmFromRepo && p.repoRoot ? { repo: p.repoRoot } : {}) }, credited);
       },
       onProgress: (stage, message, iteration, max) => ctx.progress(stage, message, iteration, max),
     };

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../shared/config.js';
+import { loadEffectiveConfig, type LoadedConfig } from '../../shared/config.js';
 import { UserError } from '../../shared/errors.js';
 import type { Finding } from '../../shared/findings.js';
 import { ErrorCodes, type CheckParams, type CheckResult } from '../../shared/protocol.js';
@@ -12,9 +12,10 @@ import { getBlobMemory, getCache } from '../services/cache.js';
 import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
 import { filterBaseline, loadBaseline } from '../baseline.js';
 
-export function readRepoConfig(repoRoot: string): Config {
+/** The user's settings with the repository's policy over them; sensitive repository settings only when trusted. */
+export async function readRepoConfig(repoRoot: string, stateDir: string): Promise<LoadedConfig> {
   try {
-    return loadConfig(repoRoot);
+    return await loadEffectiveConfig(repoRoot, { stateDir });
   } catch (err) {
     if (err instanceof UserError) throw new RpcError(ErrorCodes.ConfigError, err.message);
     throw err;
@@ -27,7 +28,8 @@ export function readRepoConfig(repoRoot: string): Config {
  */
 export async function runCheck(params: CheckParams, ctx: RequestContext): Promise<CheckResult> {
   const t0 = performance.now();
-  const config = readRepoConfig(params.repoRoot);
+  const loaded = await readRepoConfig(params.repoRoot, ctx.daemon.stateDir);
+  const config = loaded.config;
   ctx.progress('snapshot', `reading ${params.files.length} staged file(s)`);
   const snapshot = await materialize(params.repoRoot, params.files, config.exclude, getBlobMemory(ctx.daemon));
   try {
@@ -66,7 +68,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     inScope = mergeFindings(inScope);
     inScope.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || a.tool.localeCompare(b.tool));
 
-    const notices: string[] = sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`);
+    const notices: string[] = [...loaded.notices, ...sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`)];
     if (baselined) notices.push(`${baselined} finding(s) recorded in .reflexgen/baseline.json were not counted`);
     for (const s of outcome.statuses.filter((x) => x.state === 'pending')) notices.push(`${s.id}: ${s.detail ?? 'deep analysis still running'}`);
     for (const s of snapshot.skipped) {
@@ -104,7 +106,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     };
     for (const stage of postAnalysisStages()) {
       const ts = performance.now();
-      await stage.run({ params, config, snapshot, findings: inScope, result, ctx });
+      await stage.run({ params, config, llmFromRepo: loaded.llmFromRepo, snapshot, findings: inScope, result, ctx });
       result.timings[`${stage.name}Ms`] = Math.round(performance.now() - ts);
     }
     result.timings.totalMs = Math.round(performance.now() - t0);

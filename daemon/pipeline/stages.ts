@@ -11,6 +11,8 @@ import type { Snapshot } from './snapshot.js';
 export interface StageInput {
   params: CheckParams;
   config: Config;
+  /** The model endpoint was chosen by the repository's (trusted) config file: what is learned stays with it. */
+  llmFromRepo: boolean;
   snapshot: Snapshot;
   findings: Finding[];
   result: CheckResult;

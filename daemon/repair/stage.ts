@@ -21,12 +21,12 @@ import { makeVerifier } from './verify.js';
 
 const GUIDANCE_PER_FILE = 3;
 
-/** The client's LLM variables replace the daemon's own: the daemon may have been started by someone else's shell. */
+/**
+ * Only the variables the committing client forwarded: never the daemon's own environment, which was
+ * inherited from whichever shell (and repository) happened to start it.
+ */
 export function llmEnvironment(fromClient: Record<string, string> | undefined): Record<string, string | undefined> {
-  if (!fromClient) return process.env;
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('REFLEXGEN_LLM_')) delete env[k];
-  return { ...env, ...fromClient };
+  return { ...(fromClient ?? {}) };
 }
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
@@ -40,7 +40,7 @@ function queryText(findings: Finding[]): string {
 }
 
 async function repairStage(input: StageInput): Promise<void> {
-  const { config, snapshot, result, ctx, params } = input;
+  const { config, snapshot, result, ctx, params, llmFromRepo } = input;
   const blocking = input.findings.filter((f) => atLeast(f.severity, config.minSeverity));
   if (blocking.length === 0) return;
   const groups = byFile(blocking);
@@ -136,7 +136,7 @@ async function repairStage(input: StageInput): Promise<void> {
       if (kb) {
         for (const l of learnedLessons) {
           await kb
-            .learn({ task: l.lesson.task, language: l.lesson.language, cwe: l.lesson.cwe, vulnerableCode: l.lesson.vulnerableCode, secureCode: l.lesson.secureCode, lesson: l.lesson.lesson, title: l.lesson.title }, l.credited)
+            .learn({ task: l.lesson.task, language: l.lesson.language, cwe: l.lesson.cwe, vulnerableCode: l.lesson.vulnerableCode, secureCode: l.lesson.secureCode, lesson: l.lesson.lesson, title: l.lesson.title, ...(llmFromRepo ? { repo: params.repoRoot } : {}) }, l.credited)
             .then(() => (outcome.learned = true))
             .catch((err: Error) => result.notices.push(`could not store the lesson: ${err.message}`));
         }

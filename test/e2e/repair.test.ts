@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GEN_SYSTEM, LESSON_SYSTEM, REFINE_SYSTEM, REVIEW_SYSTEM } from '../../daemon/reflexion/prompts.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type RecordedRequest } from '../helpers/fake-llm.js';
-import { cliAsync, commitAsync, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY } from '../helpers/repo.js';
+import { cliAsync, commitAsync, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, writeUserConfig } from '../helpers/repo.js';
 
 /*
  * Every command that reaches the daemon runs asynchronously: the scripted model is served from
@@ -41,11 +41,13 @@ function route(repairs: FakeReply[]): void {
 const repairRequests = () => fake.requests.filter((q) => [GEN_SYSTEM, REFINE_SYSTEM].includes(q.body.messages?.[0]?.content ?? ''));
 const text = (q: RecordedRequest) => (q.body.messages ?? []).map((m) => m.content).join('\n');
 
+/** The model and the repair policy are the user's settings: a repository cannot choose them untrusted. */
 function repoWith(policy: 'suggest' | 'apply', llm: Record<string, unknown> = {}): TestRepo {
+  writeUserConfig(home, { repair: policy, llm: { baseURL: fake.url, model: 'fake', maxRetries: 0, timeoutMs: 5000, ...llm } });
   const repo = new TestRepo(home);
-  repo.write('.reflexgenrc.json', JSON.stringify({ repair: policy, llm: { baseURL: fake.url, model: 'fake', maxRetries: 0, timeoutMs: 5000, ...llm } }));
-  repo.add('.reflexgenrc.json');
-  repo.commitNoVerify('config');
+  repo.write('README.md', 'x\n');
+  repo.add('README.md');
+  repo.commitNoVerify('setup');
   return repo;
 }
 

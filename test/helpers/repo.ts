@@ -31,7 +31,15 @@ export function envFor(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.REFLEXGEN_SKIP;
   delete env.FORCE_COLOR;
-  return { ...env, REFLEXGEN_HOME: home, NO_COLOR: '1', ...extra };
+  // The user's own settings live beside the state dir, never in the developer's real ~/.config.
+  return { ...env, REFLEXGEN_HOME: home, XDG_CONFIG_HOME: join(home, 'xdg-config'), NO_COLOR: '1', ...extra };
+}
+
+/** Writes the user-level settings file (`$XDG_CONFIG_HOME/reflexgen/config.json`) for a test home. */
+export function writeUserConfig(home: string, settings: Record<string, unknown>): void {
+  const file = join(home, 'xdg-config', 'reflexgen', 'config.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(settings));
 }
 
 export class TestRepo {
