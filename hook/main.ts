@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const r = run.result!;
-  const text = renderReport(r);
+  const text = renderReport(r, { verbose: process.env.REFLEXGEN_VERBOSE === '1' });
   if (text) process.stderr.write(text + '\n');
   const repairs = await handleRepairs(run);
   for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
