@@ -219,7 +219,10 @@ export class SearchIndex {
     const cwes = [...new Set([...(q.cwe ?? []).map((c) => normalizeCwe(c)).filter((c): c is string => !!c), ...cwesInText(q.text)])];
     const lang = q.language ? normalizeLanguage(q.language) : undefined;
     const rules = new Set((q.rules ?? []).map((r) => r.toLowerCase()));
-    const visible = (d: Doc) => d.entry.repo === undefined || d.entry.repo === q.repoRoot;
+    // A lesson about C's system() is noise next to a JS exec finding: guidance can ask for its own language only.
+    const family = q.strictLanguage && lang ? languageFamily(lang) : undefined;
+    const visible = (d: Doc) =>
+      (d.entry.repo === undefined || d.entry.repo === q.repoRoot) && (family === undefined || d.entry.language === 'any' || languageFamily(d.entry.language) === family);
 
     const lexical = new Map<string, number>();
     const { terms, weight } = this.queryTerms(q, cwes);

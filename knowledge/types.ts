@@ -116,6 +116,8 @@ export interface RetrieveQuery {
   rules?: string[];
   /** Makes this repository's team knowledge eligible (and reloads it when its file changed). */
   repoRoot?: string;
+  /** Only entries of the query's language family (or language "any"): guidance shown to a person. */
+  strictLanguage?: boolean;
 }
 
 /** What the engine hands to UpdateRAG after a verified repair. */

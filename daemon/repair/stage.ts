@@ -62,7 +62,9 @@ async function repairStage(input: StageInput): Promise<void> {
       const lines = src?.content.split('\n') ?? [];
       const code = fs.map((f) => lines.slice(f.startLine - 1, f.endLine).join('\n')).join('\n');
       const cwe = [...new Set(fs.flatMap((f) => f.cwe))];
-      const hits = await retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe }, GUIDANCE_PER_FILE).catch(() => []);
+      const hits = await kb
+        .retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe, repoRoot: params.repoRoot, strictLanguage: true }, GUIDANCE_PER_FILE)
+        .catch(() => []);
       if (hits.length) guidance.push({ file, cwe, hits: hits.map((h) => ({ id: h.id, title: h.title, cwe: h.cwe, lesson: h.lesson, score: h.score })) });
     }
     if (guidance.length) result.guidance = guidance;

@@ -41,6 +41,15 @@ for (const mode of ['lexical', 'hybrid'] as const) {
       expect(hits[0].language).toBe('python');
     });
 
+    test('strictLanguage keeps guidance in the finding\'s language family (no C system() advice for a JS exec)', async () => {
+      const q = { text: 'command injection: user input reaches a shell command (exec, system)', cwe: ['CWE-78'], language: 'javascript' };
+      const loose = await kb.retrieve(q, 10);
+      expect(loose.some((h) => !['javascript', 'typescript', 'any'].includes(h.language))).toBe(true);
+      const strict = await kb.retrieve({ ...q, strictLanguage: true }, 10);
+      expect(strict.length).toBeGreaterThan(0);
+      for (const h of strict) expect(['javascript', 'typescript', 'any']).toContain(h.language);
+    });
+
     test('a CWE hint boosts entries of that CWE', async () => {
       const hits = await kb.retrieve({ text: 'pointer check missing', cwe: ['476'], language: 'c' }, 3);
       expect(hits[0].cwe).toContain('CWE-476');
