@@ -44,6 +44,8 @@ export const ConfigSchema = z
     llm: LlmConfigSchema.optional(),
     /** What a verified repair does: nothing, a suggested patch (commit blocked), or applied to the commit. */
     repair: RepairPolicySchema,
+    /** With an LLM configured, the model reviews every changed function: its findings are notes, block like any analyzer's, or are not asked for. */
+    modelReview: z.enum(['note', 'block', 'off']).default('note'),
   })
   .strict();
 

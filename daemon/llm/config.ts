@@ -57,3 +57,11 @@ export function isLoopback(baseURL: string): boolean {
   if (m) return Number(m[1]) === 127 && m.slice(2).every((p) => Number(p) <= 255);
   return false;
 }
+
+/**
+ * Only the variables the committing client forwarded: never the daemon's own environment, which was
+ * inherited from whichever shell (and repository) happened to start it.
+ */
+export function llmEnvironment(fromClient: Record<string, string> | undefined): Record<string, string | undefined> {
+  return { ...(fromClient ?? {}) };
+}

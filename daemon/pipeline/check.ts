@@ -5,6 +5,7 @@ import { ErrorCodes, type CheckParams, type CheckResult } from '../../shared/pro
 import { RpcError } from '../../shared/rpc.js';
 import type { RequestContext } from '../handlers/types.js';
 import { runAnalyzers } from './analyze.js';
+import { reviewStagedChange } from '../review/stage.js';
 import { atLeast, onChangedLines } from './scope.js';
 import { materialize, snapshotTarget } from './snapshot.js';
 import { postAnalysisStages } from './stages.js';
@@ -43,6 +44,10 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
       cache: getCache(ctx.daemon),
       onProgress: (message, done, total) => ctx.progress('analyzing', message, done, total),
     });
+    // The model's own review of the changed functions joins the analyzers' findings, so suppressions,
+    // rule switches, the baseline and the scope apply to it the same way.
+    const review = await reviewStagedChange(snapshot.files, params, config, ctx.signal);
+    outcome.findings.push(...review.findings);
     const tAnalyzed = performance.now();
 
     // Noise control comes before the changed-lines filter: baseline fingerprints count occurrences
@@ -68,7 +73,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     inScope = mergeFindings(inScope);
     inScope.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || a.tool.localeCompare(b.tool));
 
-    const notices: string[] = [...loaded.notices, ...sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`)];
+    const notices: string[] = [...loaded.notices, ...review.notices, ...sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`)];
     if (baselined) notices.push(`${baselined} finding(s) recorded in .reflexgen/baseline.json were not counted`);
     for (const s of outcome.statuses.filter((x) => x.state === 'pending')) notices.push(`${s.id}: ${s.detail ?? 'deep analysis still running'}`);
     for (const s of snapshot.skipped) {

@@ -7,7 +7,7 @@ import { initParsers, parse } from '../rules/parser.js';
  * or in a function too long to send, fall back to the lines around them.
  */
 
-const FUNCTION_TYPES = new Set([
+export const FUNCTION_TYPES = new Set<string>([
   'function_definition', // python, c, cpp
   'function_declaration',
   'method_definition',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Finding } from '../../shared/findings.js';
 import type { Guidance, RepairOutcome } from '../../shared/protocol.js';
 import { createLlmClient } from '../llm/client.js';
-import { resolveLlmConfig } from '../llm/config.js';
+import { llmEnvironment, resolveLlmConfig } from '../llm/config.js';
 import { repairRegion, unifiedPatch } from '../reflexion/engine.js';
 import type { EngineDeps, KnowledgeHit, KnowledgeQuery, LearnedLesson } from '../reflexion/types.js';
 import { atLeast } from '../pipeline/scope.js';
@@ -11,6 +11,7 @@ import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
 import { regionsFor } from './regions.js';
 import { makeVerifier } from './verify.js';
+import { withModelReview } from '../review/stage.js';
 
 /*
  * After analysis: retrieve guidance from the knowledge base for every file with blocking findings
@@ -20,14 +21,6 @@ import { makeVerifier } from './verify.js';
  */
 
 const GUIDANCE_PER_FILE = 3;
-
-/**
- * Only the variables the committing client forwarded: never the daemon's own environment, which was
- * inherited from whichever shell (and repository) happened to start it.
- */
-export function llmEnvironment(fromClient: Record<string, string> | undefined): Record<string, string | undefined> {
-  return { ...(fromClient ?? {}) };
-}
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();
@@ -105,7 +98,7 @@ async function repairStage(input: StageInput): Promise<void> {
     const deps: EngineDeps = {
       llm,
       retrieve,
-      verify: makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache }),
+      verify: withModelReview(makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache }), src, targets, config, llm, deadline),
       // Lessons are stored only once the whole file is repaired, so a half-fixed file teaches nothing.
       learn: async (lesson, credited) => void learnedLessons.push({ lesson, credited }),
       onProgress: (stage, message, iteration, max) => ctx.progress(`repair:${stage}`, `${file}: ${message}`, iteration, max),
