@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { loadConfig } from '../shared/config.js';
+import { reviewInBackground } from './review/stage.js';
 import { readRepos, writeRepos, addRepo, type RepoEntry } from '../shared/repos.js';
 import { stagedChanges } from '../shared/staged.js';
 import type { DaemonContext } from './handlers/types.js';
@@ -143,6 +144,7 @@ export class RepoWatcher {
     const snapshot = await materialize(entry.root, changes, config.exclude, getBlobMemory(this.daemon));
     try {
       await runAnalyzers({ ...snapshotTarget(snapshot), repoRoot: entry.root, config, signal, cache: getCache(this.daemon) });
+      await reviewInBackground(entry.root, snapshot.files, changes, config, signal);
     } finally {
       await snapshot.dispose();
     }

@@ -19,6 +19,29 @@ const cache = new ReviewCache();
 /** At most this share of the LLM budget goes to reviewing; the rest is for repairs. */
 const REVIEW_SHARE = 0.4;
 
+/*
+ * The model variables the last check of each repository brought, in memory only: the watcher uses
+ * them to review a change in the background right after `git add`, so the commit finds the answers
+ * cached. They came from the same user's shell for that repository; the daemon's own environment is
+ * still never used.
+ */
+const lastLlmEnv = new Map<string, Record<string, string>>();
+const MAX_REMEMBERED = 64;
+
+function remember(repoRoot: string, env: Record<string, string> | undefined): void {
+  if (!env) return;
+  lastLlmEnv.delete(repoRoot);
+  lastLlmEnv.set(repoRoot, env);
+  while (lastLlmEnv.size > MAX_REMEMBERED) lastLlmEnv.delete(lastLlmEnv.keys().next().value!);
+}
+
+/** The watcher's pre-review after `git add`; a no-op until a check of this repository brought model settings. */
+export async function reviewInBackground(repoRoot: string, files: SourceFile[], changes: CheckParams['files'], config: Config, signal?: AbortSignal): Promise<void> {
+  const llmEnv = lastLlmEnv.get(repoRoot);
+  if (!llmEnv) return;
+  await reviewStagedChange(files, { repoRoot, mode: 'staged', files: changes, llmEnv }, config, signal);
+}
+
 export function reviewClient(config: Config, params: Pick<CheckParams, 'llmEnv'>): LlmClient | undefined {
   if (config.modelReview === 'off') return undefined;
   try {
@@ -35,6 +58,7 @@ export async function reviewStagedChange(
   config: Config,
   signal?: AbortSignal,
 ): Promise<{ findings: Finding[]; notices: string[] }> {
+  remember(params.repoRoot, params.llmEnv);
   const llm = reviewClient(config, params);
   if (!llm || config.modelReview === 'off') return { findings: [], notices: [] };
   const added = new Map(params.files.map((f) => [f.path, f.addedLines]));

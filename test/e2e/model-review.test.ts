@@ -88,6 +88,23 @@ describe('model review', () => {
     expect(r.stderr).toMatch(/auth\.py:2\s+error\s+CWE-208/);
   });
 
+  it('reviews a change in the background after `git add`, so the commit finds the answer cached', async () => {
+    writeUserConfig(home, { llm: llm(), repair: 'off' });
+    const repo = new TestRepo(home);
+    repo.write('a.py', 'X = 1\n');
+    repo.add('a.py');
+    expect((await commitAsync(repo, 'first')).code).toBe(0); // this check brings the model settings
+    const reviewsOf = (marker: string) => fake.requests.filter((q) => q.body.messages?.[0]?.content === DEFECTS_SYSTEM && (q.body.messages?.[1]?.content ?? '').includes(marker));
+    repo.write('auth.py', TIMING.replace('check_token', 'check_background_token'));
+    repo.add('auth.py');
+    const until = Date.now() + 20_000;
+    while (reviewsOf('check_background_token').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(reviewsOf('check_background_token')).toHaveLength(1);
+    const r = await commitAsync(repo, 'token check');
+    expect(r.stderr).toMatch(/auth\.py:2\s+note\s+CWE-208/);
+    expect(reviewsOf('check_background_token')).toHaveLength(1);
+  });
+
   it('keeps only well-formed defects on lines of the reviewed function', () => {
     expect(readDefects('{"defects":[{"cwe":"208","line":"3","reason":"x\\ny"},{"cwe":"CWE-1","line":9,"reason":"out"},{"line":3}]}', [2, 5])).toEqual([
       { cwe: 'CWE-208', line: 3, reason: 'x y' },
