@@ -77,7 +77,7 @@ export const generateHandler = defineHandler({
     const deps: EngineDeps = {
       llm: createLlmClient(llmConfig),
       retrieve: async (q, k) => (kb ? kb.retrieve({ text: q.text, code: q.code, language: q.language, cwe: q.cwe }, k) : []),
-      verify: makeVerifier({ file: { path, absPath: path, language: p.language, content: '' }, config, cache: getCache(ctx.daemon) }),
+      verify: makeVerifier({ file: { path, absPath: path, language: p.language, content: '' }, config, cache: getCache(ctx.daemon), sameCapabilities: false }),
       learn: async (l, credited) => {
         if (kb) await kb.learn({ task: l.task, language: l.language, cwe: l.cwe, vulnerableCode: l.vulnerableCode, secureCode: l.secureCode, lesson: l.lesson, title: l.title, ...(loaded.llmFromRepo && p.repoRoot ? { repo: p.repoRoot } : {}) }, credited);
       },

@@ -10,6 +10,7 @@ import type { ResultCache } from '../pipeline/cache.js';
 import { gitBlobId } from '../pipeline/cache.js';
 import { initParsers, parse } from '../rules/parser.js';
 import type { Verification } from '../reflexion/types.js';
+import { capabilityFindings } from './capabilities.js';
 
 /*
  * Verification of a repair candidate: the whole candidate file must still parse (C/C++ must pass
@@ -58,6 +59,8 @@ export interface VerifierOptions {
   config: Config;
   repoRoot?: string;
   cache?: ResultCache;
+  /** Reject candidates that add network, process or code-evaluation use (off for `generate`, which writes new programs). */
+  sameCapabilities?: boolean;
 }
 
 /** Returns a verify(candidate) for one file, as the reflexion engine expects. */
@@ -79,7 +82,8 @@ export function makeVerifier(opts: VerifierOptions): (content: string, signal?: 
         cache: opts.cache,
         perFileOnly: true,
       });
-      return { parses: parsed.parses, ...(parsed.error ? { parseError: parsed.error } : {}), findings: outcome.findings };
+      const added = opts.sameCapabilities === false ? [] : capabilityFindings(opts.file.language, opts.file.path, opts.file.content, content);
+      return { parses: parsed.parses, ...(parsed.error ? { parseError: parsed.error } : {}), findings: [...outcome.findings, ...added] };
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -110,3 +110,19 @@ describe('terminal text', () => {
     expect(cleanLine('x\ny\tz')).toBe('x y z');
   });
 });
+
+describe('repair capabilities', () => {
+  it('flags network, process and evaluation use a candidate adds, and nothing for an ordinary import or an unchanged use', async () => {
+    const { capabilityFindings } = await import('../../daemon/repair/capabilities.js');
+    const before = 'def f(x):\n    return subprocess.run(["ls", x])\n';
+    expect(capabilityFindings('python', 'a.py', before, before.replace('return', 'import shlex\n    return'))).toEqual([]);
+    const added = capabilityFindings('python', 'a.py', before, before + 'requests.post("http://x", data=x)\neval(x)\n');
+    expect(added.map((f) => f.message)).toEqual([
+      expect.stringContaining('adds network access'),
+      expect.stringContaining('adds code evaluation'),
+    ]);
+    expect(added[0].startLine).toBe(3);
+    expect(capabilityFindings('javascript', 'a.js', 'f(x)', 'f(x); fetch("http://x")')).toHaveLength(1);
+    expect(capabilityFindings('c', 'a.c', 'int f(){return 0;}', 'int f(){system("id");return 0;}')).toHaveLength(1);
+  });
+});

