@@ -10,7 +10,7 @@ import { LANGUAGES, type Language } from '../shared/findings.js';
 import { languageOf } from '../shared/languages.js';
 import { withDaemon } from '../hook/client.js';
 import { llmEnv } from '../hook/run-check.js';
-import type { GenerateResultWire } from '../daemon/handlers/generate.js';
+import { call } from '../hook/call.js';
 
 /** `reflexgen generate`: secure code for a task or an incomplete file, produced by the loop. */
 export function registerGenerateCommand(program: Command): void {
@@ -40,7 +40,7 @@ export function registerGenerateCommand(program: Command): void {
       const env = llmEnv(readConfigHints(repoRoot ?? process.cwd()).apiKeyEnv);
       const path = opts.file ? basename(opts.file) : undefined;
       const r = await withDaemon((c) =>
-        c.request<GenerateResultWire>('generate', { language, task, incomplete, path, noReflect: !opts.reflect, ...(repoRoot ? { repoRoot } : {}), llmEnv: env }, (p) => {
+        call(c, 'generate', { language, task, incomplete, path, noReflect: !opts.reflect, ...(repoRoot ? { repoRoot } : {}), llmEnv: env }, (p) => {
           if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`);
         }),
       );

@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../shared/errors.js';
 import { withDaemon } from '../hook/client.js';
+import { call } from '../hook/call.js';
+import type { KNOWLEDGE_SOURCES, MethodName, MethodParams, MethodResult } from '../shared/protocol.js';
 
 /*
  * `reflexgen kb ...`: the daemon owns the knowledge datafiles (nedb is single-writer), so every
@@ -11,16 +13,15 @@ import { withDaemon } from '../hook/client.js';
  */
 
 type Format = 'text' | 'json';
-interface Hit { id: string; title: string; cwe: string[]; language: string; lesson: string; source: string; score: number; parts?: Record<string, number> }
-interface Entry { id: string; title: string; cwe: string[]; language: string; source: string; lesson: string; retrieved: number; helped: number }
-interface Stats { total: number; bySource: Record<string, number>; byCwe: Record<string, number>; byLanguage: Record<string, number>; embeddings: { model: string | null; lexicalOnly: boolean; reason?: string }; starterVersion: number | null }
+/** commander's `.choices()` guarantees these values. */
+type KnowledgeSource = (typeof KNOWLEDGE_SOURCES)[number];
 
 function formatOption(): Option {
   return new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 }
 
-async function call<R>(method: string, params?: unknown): Promise<R> {
-  return withDaemon((c) => c.request<R>(method, params));
+function request<M extends MethodName>(method: M, params: MethodParams<M>): Promise<MethodResult<M>> {
+  return withDaemon((c) => call(c, method, params));
 }
 
 function out(s: string): void {
@@ -87,7 +88,7 @@ export function registerKbCommands(program: Command): void {
         repoRoot: repoRootOf(process.cwd()),
         explain: !!o.explain,
       };
-      const hits = await call<Hit[]>('kb.search', params);
+      const hits = await request('kb.search', params);
       if (o.format === 'json') return json(hits);
       if (hits.length === 0) return out('no entries match');
       hits.forEach((h, i) => {
@@ -103,9 +104,9 @@ export function registerKbCommands(program: Command): void {
     .option('--cwe <id>', 'only entries of this CWE')
     .option('--language <lang>', 'only entries of this language')
     .addOption(formatOption())
-    .action(async (o: { source?: string; cwe?: string; language?: string; format: Format }) => {
+    .action(async (o: { source?: KnowledgeSource; cwe?: string; language?: string; format: Format }) => {
       cweList(o.cwe);
-      const entries = await call<Entry[]>('kb.list', { source: o.source, cwe: o.cwe, language: o.language });
+      const entries = await request('kb.list', { source: o.source, cwe: o.cwe, language: o.language });
       if (o.format === 'json') return json(entries);
       for (const e of entries) out(`${e.id}  [${e.cwe.join(', ')}] ${e.title}  (${e.language}, ${e.source}, helped ${e.helped}/${e.retrieved})`);
       out(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`);
@@ -136,7 +137,7 @@ export function registerKbCommands(program: Command): void {
         if (o.vulnerable) entry.vulnerableCode = readInput(o.vulnerable);
         if (o.secure) entry.secureCode = readInput(o.secure);
       }
-      const saved = await call<Entry>('kb.add', { entry }).catch((err: Error) => {
+      const saved = await request('kb.add', { entry }).catch((err: Error) => {
         throw new UserError(`entry rejected: ${err.message}`);
       });
       if (o.format === 'json') return json(saved);
@@ -147,7 +148,7 @@ export function registerKbCommands(program: Command): void {
     .description('remove an entry (team entries are edited in the repo file instead)')
     .addOption(formatOption())
     .action(async (id: string, o: { format: Format }) => {
-      const r = await call<{ removed: boolean }>('kb.remove', { id });
+      const r = await request('kb.remove', { id });
       if (o.format === 'json') return json({ id, ...r });
       if (!r.removed) throw new UserError(`no removable entry with id ${id}`);
       out(`removed ${id}`);
@@ -157,8 +158,8 @@ export function registerKbCommands(program: Command): void {
     .description('write every stored entry as JSONL (to stdout without a file)')
     .addOption(new Option('--source <source>', 'only this source').choices(['starter', 'repair', 'manual']))
     .addOption(formatOption())
-    .action(async (file: string | undefined, o: { source?: string; format: Format }) => {
-      const r = await call<{ jsonl: string; count: number }>('kb.export', { source: o.source });
+    .action(async (file: string | undefined, o: { source?: KnowledgeSource; format: Format }) => {
+      const r = await request('kb.export', { source: o.source });
       if (!file) return void process.stdout.write(r.jsonl);
       writeFileSync(file, r.jsonl);
       if (o.format === 'json') return json({ file, count: r.count });
@@ -169,8 +170,8 @@ export function registerKbCommands(program: Command): void {
     .description('import JSONL (the export format); bad lines are reported and skipped')
     .addOption(new Option('--source <source>', 'record imported entries as this source').choices(['repair', 'manual']))
     .addOption(formatOption())
-    .action(async (file: string, o: { source?: string; format: Format }) => {
-      const r = await call<{ added: number; updated: number; errors: Array<{ line: number; message: string }> }>('kb.import', {
+    .action(async (file: string, o: { source?: 'repair' | 'manual'; format: Format }) => {
+      const r = await request('kb.import', {
         jsonl: readInput(file),
         source: o.source,
       });
@@ -186,7 +187,7 @@ export function registerKbCommands(program: Command): void {
     .description('how many entries, by source and CWE, and whether embeddings are in use')
     .addOption(formatOption())
     .action(async (o: { format: Format }) => {
-      const s = await call<Stats>('kb.stats', { repoRoot: repoRootOf(process.cwd()) });
+      const s = await request('kb.stats', { repoRoot: repoRootOf(process.cwd()) });
       if (o.format === 'json') return json(s);
       out(`entries: ${s.total}  (starter knowledge v${s.starterVersion ?? '-'})`);
       out(`by source: ${Object.entries(s.bySource).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);

@@ -480,7 +480,7 @@ export class KnowledgeBase {
       entries = entries.slice(0, MAX_TEAM_ENTRIES);
     }
     // One summary line, not one log line per bad input line: a file of garbage must not flood the log.
-    if (errors.length) this.log.warn(`knowledge: ${file}: ${errors.length} bad line(s) skipped, first: line ${errors[0].line}: ${errors[0].message.slice(0, 200)}`);
+    if (errors.length) this.log.warn(`knowledge: ${file}:${errors[0].line}: ${errors[0].message.slice(0, 200)} (${errors.length} bad line(s) skipped in all)`);
     drop();
     const repoTag = createHash('sha1').update(root).digest('hex').slice(0, 8);
     const now = new Date().toISOString();

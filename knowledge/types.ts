@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-export const SOURCES = ['starter', 'repair', 'manual', 'team'] as const;
+import { KNOWLEDGE_SOURCES } from '../shared/protocol.js';
+
+/** Where an entry came from; the wire contract owns the list. */
+export const SOURCES = KNOWLEDGE_SOURCES;
 export type Source = (typeof SOURCES)[number];
 
 /** "89", "cwe-89", "CWE 89" -> "CWE-89"; anything else is rejected. */

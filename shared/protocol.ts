@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AnalyzerStatusSchema, FindingSchema, VerdictSchema } from './findings.js';
+import { AnalyzerStatusSchema, FindingSchema, LANGUAGES, VerdictSchema } from './findings.js';
 
 /*
  * JSON-RPC 2.0 shaped messages between the hook/CLI and the daemon. Both ends validate every
@@ -78,7 +78,7 @@ export const CheckParamsSchema = z.object({
   task: z.string().optional(),
   /**
    * The caller's LLM settings from its environment (REFLEXGEN_LLM_* and the API key variable the
-   * repo config names): the daemon was started by some earlier client and must not use that one's.
+   * user's settings name): the daemon was started by some earlier client and must not use that one's.
    */
   llmEnv: z.record(z.string(), z.string()).optional(),
 });
@@ -168,11 +168,146 @@ export const ProgressParamsSchema = z.object({
 });
 export type ProgressParams = z.infer<typeof ProgressParamsSchema>;
 
+// ---- knowledge base (kb.*) ---------------------------------------------------------------------
+
+export const KNOWLEDGE_SOURCES = ['starter', 'repair', 'manual', 'team'] as const;
+const SourceSchema = z.enum(KNOWLEDGE_SOURCES);
+
+export const KbEntrySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  cwe: z.array(z.string()),
+  language: z.string(),
+  description: z.string().optional(),
+  vulnerableCode: z.string().optional(),
+  secureCode: z.string().optional(),
+  lesson: z.string(),
+  task: z.string().optional(),
+  rules: z.array(z.string()).optional(),
+  tags: z.array(z.string()).optional(),
+  source: SourceSchema,
+  retrieved: z.number(),
+  helped: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  repo: z.string().optional(),
+});
+export type KbEntry = z.infer<typeof KbEntrySchema>;
+
+export const KbHitSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  cwe: z.array(z.string()),
+  language: z.string(),
+  lesson: z.string(),
+  secureCode: z.string().optional(),
+  vulnerableCode: z.string().optional(),
+  source: SourceSchema,
+  score: z.number(),
+  parts: z.record(z.string(), z.number()).optional(),
+});
+export type KbHit = z.infer<typeof KbHitSchema>;
+
+export const KbListParamsSchema = z
+  .object({ source: SourceSchema.optional(), cwe: z.string().optional(), language: z.string().optional(), limit: z.number().int().positive().optional() })
+  .default({});
+
+export const KbSearchParamsSchema = z.object({
+  query: z.string().min(1),
+  code: z.string().optional(),
+  language: z.string().optional(),
+  cwe: z.array(z.string()).optional(),
+  repoRoot: z.string().optional(),
+  k: z.number().int().min(1).max(100).default(5),
+  explain: z.boolean().default(false),
+});
+
+/** The entry is validated in full by the knowledge base's own schema (one place for its rules). */
+export const KbAddParamsSchema = z.object({ entry: z.record(z.string(), z.unknown()) });
+export const KbRemoveParamsSchema = z.object({ id: z.string().min(1) });
+export const KbRemoveResultSchema = z.object({ removed: z.boolean() });
+export const KbExportResultSchema = z.object({ jsonl: z.string(), count: z.number().int() });
+export const KbImportParamsSchema = z.object({ jsonl: z.string(), source: z.enum(['starter', 'repair', 'manual']).optional() });
+export const KbImportResultSchema = z.object({
+  added: z.number().int(),
+  updated: z.number().int(),
+  errors: z.array(z.object({ line: z.number().int(), message: z.string() })),
+});
+export const KbStatsParamsSchema = z.object({ repoRoot: z.string().optional() }).default({});
+export const KbStatsResultSchema = z.object({
+  total: z.number().int(),
+  bySource: z.record(z.string(), z.number()),
+  byCwe: z.record(z.string(), z.number()),
+  byLanguage: z.record(z.string(), z.number()),
+  embeddings: z.object({ model: z.string().nullable(), dim: z.number().nullable(), lexicalOnly: z.boolean(), reason: z.string().optional() }),
+  starterVersion: z.number().nullable(),
+  teamRepos: z.array(z.string()),
+});
+export type KbStats = z.infer<typeof KbStatsResultSchema>;
+
+// ---- generate ---------------------------------------------------------------------------------
+
+export const GenerateParamsSchema = z.object({
+  language: z.enum(LANGUAGES),
+  task: z.string().optional(),
+  incomplete: z.string().optional(),
+  /** A file name only: it labels the code and picks the verifier's parser. */
+  path: z.string().optional(),
+  noReflect: z.boolean().default(false),
+  /** The repository the command ran in, if any: its trusted settings may choose the model. */
+  repoRoot: z.string().optional(),
+  llmEnv: z.record(z.string(), z.string()).optional(),
+});
+
+const GenerateIterationSchema = z.object({
+  n: z.number(),
+  accepted: z.boolean(),
+  parses: z.boolean().optional(),
+  findings: z.array(FindingSchema),
+  feedback: z.string(),
+  knowledge: z.array(z.string()),
+});
+
+export const GenerateResultSchema = z.object({
+  status: z.string(),
+  code: z.string().optional(),
+  y0: z.string().optional(),
+  initialFindings: z.array(FindingSchema),
+  iterations: z.array(GenerateIterationSchema),
+  knowledgeUsed: z.array(z.string()),
+  tokens: z.object({ prompt: z.number(), completion: z.number(), total: z.number() }),
+  seconds: z.number(),
+  learned: z.boolean(),
+  error: z.string().optional(),
+});
+export type GenerateResult = z.infer<typeof GenerateResultSchema>;
+
+// ---- the contract -------------------------------------------------------------------------------
+
+const NoParams = z.object({}).optional();
+
+/** Every request the daemon answers: its params and its result. Clients and handlers are typed from it. */
 export const Methods = {
   hello: { params: HelloParamsSchema, result: HelloResultSchema },
   check: { params: CheckParamsSchema, result: CheckResultSchema },
-  status: { params: z.object({}).optional(), result: StatusResultSchema },
-  shutdown: { params: z.object({}).optional(), result: ShutdownResultSchema },
+  status: { params: NoParams, result: StatusResultSchema },
+  shutdown: { params: NoParams, result: ShutdownResultSchema },
+  watch: { params: WatchParamsSchema, result: WatchResultSchema },
+  generate: { params: GenerateParamsSchema, result: GenerateResultSchema },
+  'kb.search': { params: KbSearchParamsSchema, result: z.array(KbHitSchema) },
+  'kb.list': { params: KbListParamsSchema, result: z.array(KbEntrySchema) },
+  'kb.add': { params: KbAddParamsSchema, result: KbEntrySchema },
+  'kb.remove': { params: KbRemoveParamsSchema, result: KbRemoveResultSchema },
+  'kb.export': { params: KbListParamsSchema, result: KbExportResultSchema },
+  'kb.import': { params: KbImportParamsSchema, result: KbImportResultSchema },
+  'kb.stats': { params: KbStatsParamsSchema, result: KbStatsResultSchema },
 } as const;
 export type MethodName = keyof typeof Methods;
+/** What a caller sends (defaults may be left out). */
+export type MethodParams<M extends MethodName> = z.input<(typeof Methods)[M]['params']>;
+/** What the daemon answers. */
+export type MethodResult<M extends MethodName> = z.infer<(typeof Methods)[M]['result']>;
 
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(Methods, name);
+}

@@ -1,7 +1,5 @@
-import { z } from 'zod';
-import { LANGUAGES, FindingSchema } from '../../shared/findings.js';
 import { userConfigPath } from '../../shared/user-settings.js';
-import { ErrorCodes } from '../../shared/protocol.js';
+import { ErrorCodes, Methods } from '../../shared/protocol.js';
 import { RpcError } from '../../shared/rpc.js';
 import { loadEffectiveConfig, parseConfig } from '../../shared/config.js';
 import { createLlmClient } from '../llm/client.js';
@@ -21,43 +19,8 @@ import { defineHandler } from './types.js';
 
 const EXT = { python: 'py', c: 'c', cpp: 'cpp', javascript: 'js', typescript: 'ts' } as const;
 
-export const GenerateParamsSchema = z.object({
-  language: z.enum(LANGUAGES),
-  task: z.string().optional(),
-  incomplete: z.string().optional(),
-  path: z.string().optional(),
-  noReflect: z.boolean().default(false),
-  /** The repository the command ran in, if any: its trusted settings may choose the model. */
-  repoRoot: z.string().optional(),
-  llmEnv: z.record(z.string(), z.string()).optional(),
-});
-
-const IterationSchema = z.object({
-  n: z.number(),
-  accepted: z.boolean(),
-  parses: z.boolean().optional(),
-  findings: z.array(FindingSchema),
-  feedback: z.string(),
-  knowledge: z.array(z.string()),
-});
-
-export const GenerateResultSchema = z.object({
-  status: z.string(),
-  code: z.string().optional(),
-  y0: z.string().optional(),
-  initialFindings: z.array(FindingSchema),
-  iterations: z.array(IterationSchema),
-  knowledgeUsed: z.array(z.string()),
-  tokens: z.object({ prompt: z.number(), completion: z.number(), total: z.number() }),
-  seconds: z.number(),
-  learned: z.boolean(),
-  error: z.string().optional(),
-});
-export type GenerateResultWire = z.infer<typeof GenerateResultSchema>;
-
 export const generateHandler = defineHandler({
-  params: GenerateParamsSchema,
-  result: GenerateResultSchema,
+  ...Methods.generate,
   async handle(p, ctx) {
     if (!p.task && !p.incomplete) throw new RpcError(ErrorCodes.InvalidParams, 'give a task or an incomplete file');
     const loaded = await loadEffectiveConfig(p.repoRoot, { stateDir: ctx.daemon.stateDir }).catch((err: Error) => {

@@ -1,58 +1,13 @@
-import { z } from 'zod';
-import { EntryInputSchema, SOURCES } from '../../knowledge/index.js';
+import { EntryInputSchema } from '../../knowledge/index.js';
+import { describeZodError } from '../../shared/config.js';
+import { ErrorCodes, Methods } from '../../shared/protocol.js';
+import { RpcError } from '../../shared/rpc.js';
 import { getKnowledge } from '../services/knowledge.js';
 import { registerHandlers } from './index.js';
 import { defineHandler } from './types.js';
 
-const Cwe = z.array(z.string());
-const EntrySchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  cwe: Cwe,
-  language: z.string(),
-  description: z.string().optional(),
-  vulnerableCode: z.string().optional(),
-  secureCode: z.string().optional(),
-  lesson: z.string(),
-  task: z.string().optional(),
-  rules: z.array(z.string()).optional(),
-  tags: z.array(z.string()).optional(),
-  source: z.enum(SOURCES),
-  retrieved: z.number(),
-  helped: z.number(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  repo: z.string().optional(),
-});
-
-const HitSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  cwe: Cwe,
-  language: z.string(),
-  lesson: z.string(),
-  secureCode: z.string().optional(),
-  vulnerableCode: z.string().optional(),
-  source: z.enum(SOURCES),
-  score: z.number(),
-  parts: z.record(z.string(), z.number()).optional(),
-});
-
-const ListParams = z
-  .object({ source: z.enum(SOURCES).optional(), cwe: z.string().optional(), language: z.string().optional(), limit: z.number().int().positive().optional() })
-  .default({});
-
 export const kbSearch = defineHandler({
-  params: z.object({
-    query: z.string().min(1),
-    code: z.string().optional(),
-    language: z.string().optional(),
-    cwe: z.array(z.string()).optional(),
-    repoRoot: z.string().optional(),
-    k: z.number().int().min(1).max(100).default(5),
-    explain: z.boolean().default(false),
-  }),
-  result: z.array(HitSchema),
+  ...Methods['kb.search'],
   async handle(p, { daemon }) {
     const kb = await getKnowledge(daemon);
     // Searching from the CLI is a person looking, not the engine using knowledge: do not count it.
@@ -76,32 +31,30 @@ export const kbSearch = defineHandler({
 });
 
 export const kbList = defineHandler({
-  params: ListParams,
-  result: z.array(EntrySchema),
+  ...Methods['kb.list'],
   async handle(p, { daemon }) {
     return (await getKnowledge(daemon)).list(p);
   },
 });
 
 export const kbAdd = defineHandler({
-  params: z.object({ entry: EntryInputSchema }),
-  result: EntrySchema,
+  ...Methods['kb.add'],
   async handle(p, { daemon }) {
-    return (await getKnowledge(daemon)).add(p.entry);
+    const entry = EntryInputSchema.safeParse(p.entry);
+    if (!entry.success) throw new RpcError(ErrorCodes.InvalidParams, describeZodError('kb.add entry', entry.error));
+    return (await getKnowledge(daemon)).add(entry.data);
   },
 });
 
 export const kbRemove = defineHandler({
-  params: z.object({ id: z.string().min(1) }),
-  result: z.object({ removed: z.boolean() }),
+  ...Methods['kb.remove'],
   async handle(p, { daemon }) {
     return { removed: await (await getKnowledge(daemon)).remove(p.id) };
   },
 });
 
 export const kbExport = defineHandler({
-  params: ListParams,
-  result: z.object({ jsonl: z.string(), count: z.number().int() }),
+  ...Methods['kb.export'],
   async handle(p, { daemon }) {
     const kb = await getKnowledge(daemon);
     const entries = kb.export(p);
@@ -110,24 +63,14 @@ export const kbExport = defineHandler({
 });
 
 export const kbImport = defineHandler({
-  params: z.object({ jsonl: z.string(), source: z.enum(['starter', 'repair', 'manual']).optional() }),
-  result: z.object({ added: z.number().int(), updated: z.number().int(), errors: z.array(z.object({ line: z.number().int(), message: z.string() })) }),
+  ...Methods['kb.import'],
   async handle(p, { daemon }) {
     return (await getKnowledge(daemon)).import(p.jsonl, { source: p.source });
   },
 });
 
 export const kbStats = defineHandler({
-  params: z.object({ repoRoot: z.string().optional() }).default({}),
-  result: z.object({
-    total: z.number().int(),
-    bySource: z.record(z.string(), z.number()),
-    byCwe: z.record(z.string(), z.number()),
-    byLanguage: z.record(z.string(), z.number()),
-    embeddings: z.object({ model: z.string().nullable(), dim: z.number().nullable(), lexicalOnly: z.boolean(), reason: z.string().optional() }),
-    starterVersion: z.number().nullable(),
-    teamRepos: z.array(z.string()),
-  }),
+  ...Methods['kb.stats'],
   async handle(p, { daemon }) {
     const kb = await getKnowledge(daemon);
     if (p.repoRoot) await kb.loadTeamKnowledge(p.repoRoot).catch(() => undefined);
