@@ -1,3 +1,4 @@
+import { formatOption, type OutputFormat } from './options.js';
 import { cleanText } from '../shared/terminal-text.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,13 +13,9 @@ import type { KNOWLEDGE_SOURCES, MethodName, MethodParams, MethodResult } from '
  * command is a request to it; the daemon is started when it is not running.
  */
 
-type Format = 'text' | 'json';
 /** commander's `.choices()` guarantees these values. */
 type KnowledgeSource = (typeof KNOWLEDGE_SOURCES)[number];
 
-function formatOption(): Option {
-  return new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
-}
 
 function request<M extends MethodName>(method: M, params: MethodParams<M>): Promise<MethodResult<M>> {
   return withDaemon((c) => call(c, method, params));
@@ -77,7 +74,7 @@ export function registerKbCommands(program: Command): void {
     .option('--cwe <ids>', 'comma-separated CWE ids to favour')
     .option('--explain', 'show the parts of each score')
     .addOption(formatOption())
-    .action(async (query: string, o: { top: string; code?: string; language?: string; cwe?: string; explain?: boolean; format: Format }) => {
+    .action(async (query: string, o: { top: string; code?: string; language?: string; cwe?: string; explain?: boolean; format: OutputFormat }) => {
       if (!query.trim()) throw new UserError('the search query is empty');
       const params = {
         query,
@@ -104,7 +101,7 @@ export function registerKbCommands(program: Command): void {
     .option('--cwe <id>', 'only entries of this CWE')
     .option('--language <lang>', 'only entries of this language')
     .addOption(formatOption())
-    .action(async (o: { source?: KnowledgeSource; cwe?: string; language?: string; format: Format }) => {
+    .action(async (o: { source?: KnowledgeSource; cwe?: string; language?: string; format: OutputFormat }) => {
       cweList(o.cwe);
       const entries = await request('kb.list', { source: o.source, cwe: o.cwe, language: o.language });
       if (o.format === 'json') return json(entries);
@@ -122,7 +119,7 @@ export function registerKbCommands(program: Command): void {
     .option('--vulnerable <file>', 'file with a vulnerable example')
     .option('--secure <file>', 'file with the secure version')
     .addOption(formatOption())
-    .action(async (file: string | undefined, o: Record<string, string | undefined> & { format: Format }) => {
+    .action(async (file: string | undefined, o: Record<string, string | undefined> & { format: OutputFormat }) => {
       let entry: Record<string, unknown>;
       if (file) {
         try {
@@ -147,7 +144,7 @@ export function registerKbCommands(program: Command): void {
   kb.command('remove <id>')
     .description('remove an entry (team entries are edited in the repo file instead)')
     .addOption(formatOption())
-    .action(async (id: string, o: { format: Format }) => {
+    .action(async (id: string, o: { format: OutputFormat }) => {
       const r = await request('kb.remove', { id });
       if (o.format === 'json') return json({ id, ...r });
       if (!r.removed) throw new UserError(`no removable entry with id ${id}`);
@@ -158,7 +155,7 @@ export function registerKbCommands(program: Command): void {
     .description('write every stored entry as JSONL (to stdout without a file)')
     .addOption(new Option('--source <source>', 'only this source').choices(['starter', 'repair', 'manual']))
     .addOption(formatOption())
-    .action(async (file: string | undefined, o: { source?: KnowledgeSource; format: Format }) => {
+    .action(async (file: string | undefined, o: { source?: KnowledgeSource; format: OutputFormat }) => {
       const r = await request('kb.export', { source: o.source });
       if (!file) return void process.stdout.write(r.jsonl);
       writeFileSync(file, r.jsonl);
@@ -170,7 +167,7 @@ export function registerKbCommands(program: Command): void {
     .description('import JSONL (the export format); bad lines are reported and skipped')
     .addOption(new Option('--source <source>', 'record imported entries as this source').choices(['repair', 'manual']))
     .addOption(formatOption())
-    .action(async (file: string, o: { source?: 'repair' | 'manual'; format: Format }) => {
+    .action(async (file: string, o: { source?: 'repair' | 'manual'; format: OutputFormat }) => {
       const r = await request('kb.import', {
         jsonl: readInput(file),
         source: o.source,
@@ -186,7 +183,7 @@ export function registerKbCommands(program: Command): void {
   kb.command('stats')
     .description('how many entries, by source and CWE, and whether embeddings are in use')
     .addOption(formatOption())
-    .action(async (o: { format: Format }) => {
+    .action(async (o: { format: OutputFormat }) => {
       const s = await request('kb.stats', { repoRoot: repoRootOf(process.cwd()) });
       if (o.format === 'json') return json(s);
       out(`entries: ${s.total}  (starter knowledge v${s.starterVersion ?? '-'})`);

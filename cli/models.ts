@@ -1,3 +1,4 @@
+import { formatOption, type OutputFormat } from './options.js';
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -11,13 +12,9 @@ import { modelDir } from '../shared/paths.js';
  * and onnx/model_quantized.onnx. Only `pull` touches the network.
  */
 
-type Format = 'text' | 'json';
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'onnx/model_quantized.onnx'];
 const REQUIRED = new Set(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx']);
 
-function formatOption(): Option {
-  return new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
-}
 
 function out(s: string): void {
   process.stdout.write(s + '\n');
@@ -70,7 +67,7 @@ export function registerModelsCommands(program: Command): void {
     .option('--model <id>', 'model id', DEFAULT_MODEL_ID)
     .option('--check', 'load the model and embed a probe')
     .addOption(formatOption())
-    .action(async (o: { model: string; check?: boolean; format: Format }) => {
+    .action(async (o: { model: string; check?: boolean; format: OutputFormat }) => {
       const root = modelDir();
       const loc = locateModel(root, o.model);
       const status: Record<string, unknown> = {
@@ -101,7 +98,7 @@ export function registerModelsCommands(program: Command): void {
     .description('copy a model folder (e.g. a downloaded Xenova/all-MiniLM-L6-v2) into the model dir and verify it loads')
     .option('--model <id>', 'model id', DEFAULT_MODEL_ID)
     .addOption(formatOption())
-    .action(async (dir: string, o: { model: string; format: Format }) => {
+    .action(async (dir: string, o: { model: string; format: OutputFormat }) => {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${dir} is not a directory`);
       const from = findModelFolder(dir, o.model);
       if (!from) throw new UserError(`${dir} holds no model: expected config.json there or under ${o.model}/`);
@@ -123,7 +120,7 @@ export function registerModelsCommands(program: Command): void {
     .option('--host <url>', 'model hub', process.env.REFLEXGEN_MODEL_HUB ?? 'https://huggingface.co')
     .option('--revision <rev>', 'revision', 'main')
     .addOption(formatOption())
-    .action(async (o: { model: string; host: string; revision: string; format: Format }) => {
+    .action(async (o: { model: string; host: string; revision: string; format: OutputFormat }) => {
       const stagingRoot = join(modelDir(), `.download-${process.pid}`);
       const folder = join(stagingRoot, o.model);
       rmSync(stagingRoot, { recursive: true, force: true });

@@ -280,7 +280,6 @@ export const GenerateResultSchema = z.object({
   learned: z.boolean(),
   error: z.string().optional(),
 });
-export type GenerateResult = z.infer<typeof GenerateResultSchema>;
 
 // ---- the contract -------------------------------------------------------------------------------
 

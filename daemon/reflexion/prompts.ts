@@ -1,7 +1,7 @@
 import type { Finding } from '../../shared/findings.js';
 import type { ChatMessage } from '../llm/client.js';
 import { numbered, splitText, clampRegion } from './region.js';
-import type { KnowledgeHit, LineRange, RepairInput, ReviewVerdict } from './types.js';
+import type { KnowledgeHit, LineSpan, RepairInput, ReviewVerdict } from './types.js';
 
 /** Lines of read-only context shown around the region. */
 const CONTEXT_LINES = 40;
@@ -13,7 +13,7 @@ memory safety, hard-coded credentials, weak cryptography, missing validation, an
 Answer with ONLY a JSON object, no prose around it:
 {"secure": true or false, "cwe": ["CWE-<n>", ...], "reason": "<one sentence>"}`;
 
-const RULES = (lang: string, r: LineRange) => `Rules for your answer:
+const RULES = (lang: string, r: LineSpan) => `Rules for your answer:
 - Put the corrected region (lines ${r.startLine}-${r.endLine}) in exactly ONE fenced code block: \`\`\`${lang} ... \`\`\`.
   Give the complete region with its original indentation, not a diff and not an excerpt.
 - Change nothing outside the region. Do not rename or remove what the rest of the file uses.

@@ -1,5 +1,5 @@
 import { diffArrays } from 'diff';
-import type { LineRange } from './types.js';
+import type { LineSpan } from './types.js';
 
 export interface SplitText {
   lines: string[];
@@ -18,13 +18,13 @@ export function joinText(lines: string[], like: SplitText): string {
   return lines.join(like.eol) + (like.finalNewline ? like.eol : '');
 }
 
-export function clampRegion(region: LineRange, lineCount: number): LineRange {
+export function clampRegion(region: LineSpan, lineCount: number): LineSpan {
   const startLine = Math.min(Math.max(1, region.startLine), Math.max(1, lineCount));
   const endLine = Math.min(Math.max(startLine, region.endLine), Math.max(1, lineCount));
   return { startLine, endLine };
 }
 
-export function regionText(content: string, region: LineRange): string {
+export function regionText(content: string, region: LineSpan): string {
   const s = splitText(content);
   const r = clampRegion(region, s.lines.length);
   return s.lines.slice(r.startLine - 1, r.endLine).join('\n');
@@ -37,7 +37,7 @@ export function numbered(lines: string[], firstLine: number): string {
 }
 
 export type AnswerFit =
-  | { ok: true; mode: 'region' | 'whole-file'; content: string; candidate: string; range: LineRange }
+  | { ok: true; mode: 'region' | 'whole-file'; content: string; candidate: string; range: LineSpan }
   | { ok: false; mode: 'region' | 'whole-file'; reason: string };
 
 const same = (a: string, b: string) => a.trimEnd() === b.trimEnd();
@@ -86,7 +86,7 @@ function lookAlike(a: string, b: string): boolean {
  * changes anything outside the region is refused, since nobody asked for that change and nobody verified
  * its intent.
  */
-export function fitAnswer(content: string, region: LineRange, block: string): AnswerFit {
+export function fitAnswer(content: string, region: LineSpan, block: string): AnswerFit {
   const file = splitText(content);
   const r = clampRegion(region, file.lines.length);
   const pre = file.lines.slice(0, r.startLine - 1);

@@ -1,3 +1,4 @@
+import type { KnowledgeHit as StoredHit } from '../../knowledge/types.js';
 import type { Finding, Language, Severity } from '../../shared/findings.js';
 import type { LlmClient, TokenUsage } from '../llm/client.js';
 
@@ -9,7 +10,7 @@ export interface SourceText {
 }
 
 /** 1-based, inclusive. */
-export interface LineRange {
+export interface LineSpan {
   startLine: number;
   endLine: number;
 }
@@ -17,7 +18,7 @@ export interface LineRange {
 /** One unit of work: a group of findings in one region of one file. */
 export interface RepairInput {
   file: SourceText;
-  region: LineRange;
+  region: LineSpan;
   /** The findings this repair targets (the analyzers' part of fb0). */
   findings: Finding[];
   /** The x of the paper: what the code is meant to do, when known (commit message, generation task). */
@@ -31,15 +32,8 @@ export interface KnowledgeQuery {
   cwe: string[];
 }
 
-export interface KnowledgeHit {
-  id: string;
-  title: string;
-  cwe: string[];
-  lesson: string;
-  secureCode?: string;
-  vulnerableCode?: string;
-  score: number;
-}
+/** What the engine uses of a knowledge-base hit: the same shape, narrowed. */
+export type KnowledgeHit = Pick<StoredHit, 'id' | 'title' | 'cwe' | 'lesson' | 'secureCode' | 'vulnerableCode' | 'score'>;
 
 export interface Verification {
   parses: boolean;
