@@ -164,14 +164,17 @@ export async function registerCoreCommands(program: Command): Promise<void> {
       const rows = await Promise.all(
         allAnalyzers().map(async (a) => ({ id: a.id, languages: a.languages, ...(await probe(a)) })),
       );
+      const { embeddingRuntimeStatus } = await import('../knowledge/embedder.js');
+      const embeddings = await embeddingRuntimeStatus();
       const paths = daemonPaths();
-      const info = { version: buildVersion(), node: process.version, stateDir: paths.state, socket: paths.socket, modelDir: modelDir(), daemonRunning: existsSync(paths.socket), analyzers: rows };
+      const info = { version: buildVersion(), node: process.version, stateDir: paths.state, socket: paths.socket, modelDir: modelDir(), daemonRunning: existsSync(paths.socket), embeddings, analyzers: rows };
       if (opts.format === 'json') return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       const out = [
         `reflexgen ${info.version} on node ${info.node}`,
         `state dir: ${info.stateDir}`,
         `socket:    ${info.socket}${info.daemonRunning ? '' : ' (no daemon running)'}`,
         `models:    ${info.modelDir}`,
+        `embeddings: ${embeddings.available ? pc.green('ok') : pc.yellow('off')} ${embeddings.detail}`,
         'analyzers:',
         ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}${r.available ? '' : `  (${r.detail ?? 'not found'})`}`),
       ];
