@@ -19,11 +19,22 @@ export function renderFinding(f: Finding): string {
   return `  ${pc.bold(loc(f))}  ${sev}  ${pc.cyan(cwe)}  ${f.ruleId} (${tools})\n    ${f.message}`;
 }
 
-export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean } = {}): string {
+/** What was checked, for the wording: the hook's commit, or a check run on its own (CI, pre-commit, paths). */
+export interface ReportScope {
+  /** e.g. "in the staged change", "in 12 tracked file(s)", "on lines changed since origin/main". */
+  what: string;
+  /** Whether a block verdict stops a commit (the hook, lint-staged) or only fails the check. */
+  commit: boolean;
+}
+
+const STAGED: ReportScope = { what: 'in the staged change', commit: true };
+
+export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean; scope?: ReportScope } = {}): string {
+  const scope = opts.scope ?? STAGED;
   const lines: string[] = [];
   for (const n of r.notices) lines.push(pc.yellow(`reflexgen: ${n}`));
   if (r.findings.length) {
-    lines.push(pc.bold(`reflexgen: ${r.findings.length} finding(s) in the staged change:`));
+    lines.push(pc.bold(`reflexgen: ${r.findings.length} finding(s) ${scope.what}:`));
     for (const f of r.findings) lines.push(renderFinding(f));
   }
   for (const g of r.guidance ?? []) {
@@ -47,12 +58,14 @@ export function renderReport(r: CheckResult, opts: { minSeverityNote?: boolean }
   const ms = r.timings.totalMs;
   const summary = `${ran.length ? `analyzed with ${ran.join(', ')}` : 'no analyzer ran'}${ms !== undefined ? ` in ${ms} ms` : ''}`;
   if (r.verdict === 'block') {
-    lines.push(pc.red(pc.bold('reflexgen: commit blocked')) + pc.dim(` (${summary})`));
-    lines.push(pc.dim('  fix the findings, suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment, or bypass once with git commit --no-verify'));
+    lines.push(pc.red(pc.bold(scope.commit ? 'reflexgen: commit blocked' : 'reflexgen: check failed')) + pc.dim(` (${summary})`));
+    lines.push(pc.dim(scope.commit
+      ? '  fix the findings, suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment, or bypass once with git commit --no-verify'
+      : '  fix the findings or suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment'));
   } else if (r.verdict === 'warn') {
-    lines.push(pc.yellow('reflexgen: commit allowed with warnings') + pc.dim(` (${summary})`));
+    lines.push(pc.yellow(scope.commit ? 'reflexgen: commit allowed with warnings' : 'reflexgen: check passed with warnings') + pc.dim(` (${summary})`));
   } else if (opts.minSeverityNote !== false) {
-    lines.push(pc.green('reflexgen: no security findings in the staged change') + pc.dim(` (${summary})`));
+    lines.push(pc.green(`reflexgen: no security findings ${scope.what}`) + pc.dim(` (${summary})`));
   }
   return lines.join('\n');
 }

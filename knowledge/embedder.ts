@@ -64,7 +64,7 @@ export async function embeddingRuntimeStatus(): Promise<RuntimeStatus> {
   try {
     entry = import.meta.resolve(EMBEDDING_RUNTIME);
   } catch {
-    return { available: false, detail: `${EMBEDDING_RUNTIME} not installed: knowledge retrieval is lexical only (npm install ${EMBEDDING_RUNTIME} next to reflexgen enables embeddings)` };
+    return { available: false, detail: `${EMBEDDING_RUNTIME} not installed (an optional dependency npm drops when onnxruntime-node's install fails, e.g. offline): knowledge retrieval is lexical only` };
   }
   const { readFile } = await import('node:fs/promises');
   const { fileURLToPath } = await import('node:url');
