@@ -168,7 +168,7 @@ async function installHusky(root: string): Promise<InitResult> {
 
 /* ---------------------------------------------------------------- lint-staged */
 
-export const LINT_STAGED_GLOB = '*.{py,c,h,cc,cpp,cxx,hpp,js,mjs,cjs,jsx,ts,mts,cts,tsx}';
+export const LINT_STAGED_GLOB = '*.{py,pyw,c,h,cc,cpp,cxx,hh,hpp,hxx,js,mjs,cjs,jsx,ts,mts,cts,tsx}';
 export const LINT_STAGED_TASK = 'reflexgen check --staged';
 
 /** lint-staged 16's search list (lib/configFiles.js), in its order. */
@@ -236,7 +236,7 @@ type Tasks = Record<string, unknown>;
 function addTask(cfg: Tasks): boolean {
   for (const v of Object.values(cfg)) {
     const list = Array.isArray(v) ? v : [v];
-    if (list.some((t) => typeof t === 'string' && /(^|\s|\/)reflexgen\s+check\b/.test(t))) return false;
+    if (list.some((t) => typeof t === 'string' && /(^|[^\w-])reflexgen\s+check\b/.test(t))) return false;
   }
   const existing = cfg[LINT_STAGED_GLOB];
   const tasks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
@@ -280,7 +280,7 @@ async function installLintStaged(root: string): Promise<InitResult> {
       edits.push({ file, write: () => { const changed = addTask(json); if (changed) writeFileSync(file, JSON.stringify(json, null, 2) + '\n'); return changed; } });
       continue;
     }
-    if (/(^|\s|\/)reflexgen\s+check\b/.test(text)) continue;
+    if (/(^|[^\w-])reflexgen\s+check\b/.test(text)) continue;
     throw new UserError(`lint-staged reads ${rel}, which init does not edit: add ${entryFor(file)} to its configuration, then run init again`);
   }
   const changed = edits.filter((e) => e.write()).map((e) => relative(root, e.file));
