@@ -8,7 +8,7 @@ import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
 import { renderReport, type ReportScope } from '../hook/render.js';
 import { handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
-import { init, type InitMode } from './init.js';
+import type { InitMode } from './init.js';
 
 function formatOption(choices: string[]): Option {
   return new Option('--format <format>', 'output format').choices(choices).default('text');
@@ -62,6 +62,7 @@ export async function registerCoreCommands(program: Command): Promise<void> {
       const modes = (['husky', 'gitHook', 'lintStaged'] as const).filter((k) => opts[k]);
       if (modes.length > 1) throw new UserError('choose one of --husky, --git-hook, --lint-staged');
       const mode: InitMode | undefined = opts.husky ? 'husky' : opts.gitHook ? 'git-hook' : opts.lintStaged ? 'lint-staged' : undefined;
+      const { init } = await import('./init.js');
       const r = await init(process.cwd(), mode);
       process.stdout.write(`reflexgen: ${r.message}\n`);
       // Register the repo so the daemon pre-analyzes at `git add`; tell a running daemon now.
