@@ -4,12 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, type Run } from '../helpers/repo.js';
+import { runAsync } from '../helpers/repo.js';
 
 /*
  * The checks CI and the pre-commit framework run on code that is already committed: --all (every
  * tracked file), --diff-base <ref> (lines committed since the merge base), and the repository's
  * .pre-commit-hooks.yaml driven by the real `pre-commit` binary against a local clone.
  */
+
+/** Asynchronous runs: long synchronous spawns starve vitest's worker of its event loop. */
+function cli(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
+}
+
+function commit(repo: TestRepo, message: string, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env(extra));
+}
 
 let home: string;
 beforeAll(() => {
@@ -34,9 +44,9 @@ function ciRepo(feature: string): TestRepo {
 }
 
 describe('check --all and --diff-base', () => {
-  it('--all finds the committed SQL injection with wording for a check, not a commit', () => {
+  it('--all finds the committed SQL injection with wording for a check, not a commit', async () => {
     const repo = ciRepo(SAFE_PY);
-    const r = repo.cli(['check', '--all']);
+    const r = await cli(repo, ['check', '--all']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('app.py');
     expect(r.stdout).toContain('CWE-89');
@@ -46,17 +56,17 @@ describe('check --all and --diff-base', () => {
     expect(r.stdout).not.toContain('commit blocked');
     expect(r.stdout).not.toContain('--no-verify');
     // `check --staged` on the same clean index sees nothing: --all is what looks at committed code.
-    expect(repo.cli(['check', '--staged']).code).toBe(0);
+    expect((await cli(repo, ['check', '--staged'])).code).toBe(0);
   });
 
-  it('--diff-base counts only what the branch changed since the merge base', () => {
+  it('--diff-base counts only what the branch changed since the merge base', async () => {
     const clean = ciRepo(SAFE_PY);
-    const pass = clean.cli(['check', '--diff-base', 'main']);
+    const pass = await cli(clean, ['check', '--diff-base', 'main']);
     expect(pass.code, pass.stdout + pass.stderr).toBe(0);
     expect(pass.stdout).toContain('no security findings on the lines changed since the merge base with main');
 
     const bad = ciRepo(SHELL_PY);
-    const fail = bad.cli(['check', '--diff-base', 'main', '--format', 'json']);
+    const fail = await cli(bad, ['check', '--diff-base', 'main', '--format', 'json']);
     expect(fail.code).toBe(1);
     const res = JSON.parse(fail.stdout);
     const files = new Set(res.findings.map((f: { file: string }) => f.file));
@@ -69,36 +79,36 @@ describe('check --all and --diff-base', () => {
     bad.add('later.py');
     bad.commitNoVerify('main moves on');
     bad.git(['checkout', '-q', 'feature']);
-    const again = JSON.parse(bad.cli(['check', '--diff-base', 'main', '--format', 'json']).stdout);
+    const again = JSON.parse((await cli(bad, ['check', '--diff-base', 'main', '--format', 'json'])).stdout);
     expect(new Set(again.findings.map((f: { file: string }) => f.file))).toEqual(new Set(['feature.py']));
   });
 
-  it('a modified file is charged only with its changed lines', () => {
+  it('a modified file is charged only with its changed lines', async () => {
     const repo = ciRepo(SAFE_PY);
     // Touch app.py away from the vulnerable line: the committed SQL injection is pre-existing.
     repo.write('app.py', `# a comment\n${SQLI_PY}`);
     repo.add('app.py');
     repo.commitNoVerify('comment');
-    const r = repo.cli(['check', '--diff-base', 'main', '--format', 'json']);
+    const r = await cli(repo, ['check', '--diff-base', 'main', '--format', 'json']);
     expect(r.code, r.stdout).toBe(0);
     expect(JSON.parse(r.stdout).findings).toEqual([]);
   });
 
-  it('an unknown base or one that looks like an option is one line and exit 2', () => {
+  it('an unknown base or one that looks like an option is one line and exit 2', async () => {
     const repo = ciRepo(SAFE_PY);
-    const unknown = repo.cli(['check', '--diff-base', 'no-such-branch']);
+    const unknown = await cli(repo, ['check', '--diff-base', 'no-such-branch']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toContain('no merge base between no-such-branch and HEAD');
-    const opt = repo.cli(['check', '--diff-base=--output=/tmp/x']);
+    const opt = await cli(repo, ['check', '--diff-base=--output=/tmp/x']);
     expect(opt.code).toBe(2);
     expect(opt.stderr).toContain('needs a git ref');
-    expect(repo.cli(['check', '--all', '--staged']).code).toBe(2);
+    expect((await cli(repo, ['check', '--all', '--staged'])).code).toBe(2);
   });
 
-  it('--all writes SARIF with the finding, for code scanning', () => {
+  it('--all writes SARIF with the finding, for code scanning', async () => {
     const repo = ciRepo(SAFE_PY);
-    const r = repo.cli(['check', '--all', '--format', 'sarif']);
+    const r = await cli(repo, ['check', '--all', '--format', 'sarif']);
     expect(r.code).toBe(1);
     const sarif = JSON.parse(r.stdout);
     const results = sarif.runs[0].results as Array<{ locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }>;
@@ -134,9 +144,8 @@ describe.skipIf(!preCommit)('the pre-commit framework with .pre-commit-hooks.yam
 
   const cache = mkdtempSync(join(tmpdir(), 'rxpc-'));
   const path = `${binDir()}:${process.env.PATH}`;
-  function run(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Run {
-    const r = spawnSync('pre-commit', args, { cwd: repo.dir, encoding: 'utf8', env: repo.env({ PATH: path, PRE_COMMIT_HOME: cache, ...extra }) });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  function run(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+    return runAsync('pre-commit', args, repo.dir, repo.env({ PATH: path, PRE_COMMIT_HOME: cache, ...extra }));
   }
 
   function configured(files: Record<string, string>): TestRepo {
@@ -149,33 +158,33 @@ describe.skipIf(!preCommit)('the pre-commit framework with .pre-commit-hooks.yam
     return repo;
   }
 
-  it('`pre-commit run --all-files` fails on a committed SQL injection and passes once it is fixed', () => {
+  it('`pre-commit run --all-files` fails on a committed SQL injection and passes once it is fixed', async () => {
     const repo = configured({ 'app.py': SQLI_PY, 'notes.md': 'x\n' });
-    const r = run(repo, ['run', '--all-files']);
+    const r = await run(repo, ['run', '--all-files']);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toContain('reflexgen security gate');
     expect(r.stdout).toContain('Failed');
     expect(r.stdout).toContain('CWE-89');
 
     // pre-commit shows a passing hook's output only with --verbose.
-    const skipped = run(repo, ['run', '--all-files', '--verbose'], { REFLEXGEN_SKIP: '1' });
+    const skipped = await run(repo, ['run', '--all-files', '--verbose'], { REFLEXGEN_SKIP: '1' });
     expect(skipped.code).toBe(0);
     expect(skipped.stdout).toContain('security check skipped (REFLEXGEN_SKIP=1)');
 
     repo.write('app.py', SAFE_PY);
     repo.add('app.py');
     repo.commitNoVerify('fix');
-    const ok = run(repo, ['run', '--all-files']);
+    const ok = await run(repo, ['run', '--all-files']);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).toContain('Passed');
   });
 
-  it('installed as the git hook, it blocks a vulnerable commit', () => {
+  it('installed as the git hook, it blocks a vulnerable commit', async () => {
     const repo = configured({ 'notes.md': 'x\n' });
-    expect(run(repo, ['install']).code).toBe(0);
+    expect((await run(repo, ['install'])).code).toBe(0);
     repo.write('app.py', SQLI_PY);
     repo.add('app.py');
-    const c = repo.git(['commit', '-q', '-m', 'vulnerable'], { PATH: path, PRE_COMMIT_HOME: cache });
+    const c = await commit(repo, 'vulnerable', { PATH: path, PRE_COMMIT_HOME: cache });
     expect(c.code).not.toBe(0);
     expect(c.stdout + c.stderr).toContain('CWE-89');
     expect(repo.commitCount()).toBe(1);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, type Run } from '../helpers/repo.js';
+import { runAsync } from '../helpers/repo.js';
 import { LINT_STAGED_GLOB, LINT_STAGED_TASK } from '../../cli/init.js';
 
 /*
@@ -11,6 +12,15 @@ import { LINT_STAGED_GLOB, LINT_STAGED_TASK } from '../../cli/init.js';
  * runs the installed reflexgen and never a file the repository tracks; lint-staged's own config
  * resolution decides which file init must edit; REFLEXGEN_SKIP and failMode act on every path.
  */
+
+/** Asynchronous runs: long synchronous spawns starve vitest's worker of its event loop. */
+function cli(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
+}
+
+function commit(repo: TestRepo, message: string, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env(extra));
+}
 
 let home: string;
 beforeAll(() => {
@@ -27,10 +37,9 @@ function binDir(): string {
   return dir;
 }
 
-function lintStaged(repo: TestRepo, extra: NodeJS.ProcessEnv = {}): Run {
+function lintStaged(repo: TestRepo, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env = repo.env({ PATH: `${binDir()}:${process.env.PATH}`, ...extra });
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'lint-staged', 'bin', 'lint-staged.js')], { cwd: repo.dir, encoding: 'utf8', env });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return runAsync(process.execPath, [join(ROOT, 'node_modules', 'lint-staged', 'bin', 'lint-staged.js')], repo.dir, env);
 }
 
 /** A repo with a committed package.json (so lint-staged has a base commit) and a vulnerable file staged. */
@@ -49,25 +58,25 @@ function stageVulnerable(repo: TestRepo): void {
 }
 
 describe('init: the hook runs the reflexgen the user installed', () => {
-  it('a tracked node_modules/.bin/reflexgen-hook is never run; reflexgen blocks the commit', () => {
+  it('a tracked node_modules/.bin/reflexgen-hook is never run; reflexgen blocks the commit', async () => {
     const repo = new TestRepo(home, { init: false });
     const marker = join(repo.dir, 'PWNED');
     repo.write('node_modules/.bin/reflexgen-hook', `#!/bin/sh\ntouch "${marker}"\nexit 0\n`);
     chmodSync(join(repo.dir, 'node_modules/.bin/reflexgen-hook'), 0o755);
     repo.git(['add', '-f', 'node_modules/.bin/reflexgen-hook']);
     repo.commitNoVerify('a repository that ships its own hook');
-    expect(repo.cli(['init']).code).toBe(0);
+    expect((await cli(repo, ['init'])).code).toBe(0);
     const hook = readFileSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8');
     expect(hook).toContain(`'${process.execPath}' '${join(ROOT, 'dist', 'hook', 'hook.mjs')}'`);
     expect(hook).not.toContain('node_modules');
     stageVulnerable(repo);
-    const r = repo.commit('vulnerable');
+    const r = await commit(repo, 'vulnerable');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('CWE-89');
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('refuses, in one line, when the installed package itself lies at a path the repository tracks', () => {
+  it('refuses, in one line, when the installed package itself lies at a path the repository tracks', async () => {
     const repo = new TestRepo(home, { init: false });
     // The repository tracks a `node_modules/reflexgen` of its own; the CLI then runs from there.
     const copy = spawnSync('cp', ['-r', join(ROOT, 'dist'), join(ROOT, 'package.json'), '--target-directory', join(repo.dir)], { encoding: 'utf8' });
@@ -99,10 +108,10 @@ describe('init --lint-staged: the config lint-staged will use', () => {
     { name: '.lintstagedrc.json over a package.json key', files: { '.lintstagedrc.json': '{ "*.md": "echo md" }\n' }, pkg: { name: 'x', 'lint-staged': { '*.md': 'echo md' } }, edited: '.lintstagedrc.json' },
   ];
   for (const form of jsonForms) {
-    it(`edits ${form.name}, and the real lint-staged then blocks the vulnerable commit`, () => {
+    it(`edits ${form.name}, and the real lint-staged then blocks the vulnerable commit`, async () => {
       const repo = lintStagedRepo(form.files, form.pkg);
       const before = repo.read('package.json');
-      const r = repo.cli(['init', '--lint-staged']);
+      const r = await cli(repo, ['init', '--lint-staged']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`in ${form.edited}`);
       const cfg = JSON.parse(repo.read(form.edited));
@@ -114,11 +123,11 @@ describe('init --lint-staged: the config lint-staged will use', () => {
       expect(repo.read('.husky/pre-commit')).toContain('npx lint-staged');
       expect(r.stdout).toContain('husky is not active');
       stageVulnerable(repo);
-      const ls = lintStaged(repo);
+      const ls = await lintStaged(repo);
       expect(ls.code).not.toBe(0);
       expect(ls.stdout + ls.stderr).toContain('CWE-89');
       // Idempotent.
-      expect(repo.cli(['init', '--lint-staged']).stdout).toContain('lint-staged already runs reflexgen');
+      expect((await cli(repo, ['init', '--lint-staged'])).stdout).toContain('lint-staged already runs reflexgen');
     });
   }
 
@@ -135,10 +144,10 @@ describe('init --lint-staged: the config lint-staged will use', () => {
   const content = (f: string): string =>
     f.endsWith('.cjs') ? `module.exports = { '*.md': 'echo md' };\n` : /\.m?js$/.test(f) ? `export default { '*.md': 'echo md' };\n` : `'*.md': echo md\n`;
   for (const f of otherForms) {
-    it(`stops at ${f} with one line naming the file and the exact entry`, () => {
+    it(`stops at ${f} with one line naming the file and the exact entry`, async () => {
       const repo = lintStagedRepo({ [f]: content(f) });
       const pkgBefore = repo.read('package.json');
-      const r = repo.cli(['init', '--lint-staged']);
+      const r = await cli(repo, ['init', '--lint-staged']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(`lint-staged reads ${f}`);
@@ -148,65 +157,65 @@ describe('init --lint-staged: the config lint-staged will use', () => {
     });
   }
 
-  it('the entry it prints for JS and YAML forms is the one lint-staged needs: added by hand, lint-staged blocks', () => {
+  it('the entry it prints for JS and YAML forms is the one lint-staged needs: added by hand, lint-staged blocks', async () => {
     for (const f of ['lint-staged.config.js', '.lintstagedrc.yaml']) {
       const repo = lintStagedRepo({ [f]: content(f) });
-      const r = repo.cli(['init', '--lint-staged']);
+      const r = await cli(repo, ['init', '--lint-staged']);
       const entry = /add (.+) to its configuration/.exec(r.stderr)?.[1];
       expect(entry, r.stderr).toBeDefined();
       repo.write(f, f.endsWith('.js') ? `export default { '*.md': 'echo md', ${entry} };\n` : `'*.md': echo md\n${entry}\n`);
       repo.add(f);
       // With the entry in place init accepts the file and only wires husky.
-      const again = repo.cli(['init', '--lint-staged']);
+      const again = await cli(repo, ['init', '--lint-staged']);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain('lint-staged already runs reflexgen');
       stageVulnerable(repo);
-      const ls = lintStaged(repo);
+      const ls = await lintStaged(repo);
       expect(ls.code, f).not.toBe(0);
       expect(ls.stdout + ls.stderr).toContain('CWE-89');
     }
   });
 
-  it('a package.json without the lint-staged key does not hide lint-staged.config.js (the reported miss)', () => {
+  it('a package.json without the lint-staged key does not hide lint-staged.config.js (the reported miss)', async () => {
     const repo = lintStagedRepo({ 'lint-staged.config.js': content('lint-staged.config.js') });
-    const r = repo.cli(['init', '--lint-staged']);
+    const r = await cli(repo, ['init', '--lint-staged']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('lint-staged reads lint-staged.config.js');
     expect(JSON.parse(repo.read('package.json'))['lint-staged']).toBeUndefined();
   });
 
-  it('appends to an existing husky hook and leaves its lines alone', () => {
+  it('appends to an existing husky hook and leaves its lines alone', async () => {
     const repo = lintStagedRepo({ '.husky/pre-commit': 'npm test\n' });
-    expect(repo.cli(['init', '--lint-staged']).code).toBe(0);
+    expect((await cli(repo, ['init', '--lint-staged'])).code).toBe(0);
     expect(repo.read('.husky/pre-commit')).toBe('npm test\nnpx lint-staged\n');
   });
 });
 
 describe('REFLEXGEN_SKIP and failMode on every path', () => {
-  it('skips the hook, check --staged, paths, --all, --diff-base and lint-staged, each saying so', () => {
+  it('skips the hook, check --staged, paths, --all, --diff-base and lint-staged, each saying so', async () => {
     const repo = lintStagedRepo({});
-    expect(repo.cli(['init']).code).toBe(0);
-    expect(repo.cli(['init', '--lint-staged']).code).toBe(0);
+    expect((await cli(repo, ['init'])).code).toBe(0);
+    expect((await cli(repo, ['init', '--lint-staged'])).code).toBe(0);
     stageVulnerable(repo);
     const skip = { REFLEXGEN_SKIP: '1' };
     for (const args of [['check', '--staged'], ['check', 'app.py'], ['check', '--all'], ['check', '--diff-base', 'main']]) {
-      const r = repo.cli(args, skip);
+      const r = await cli(repo, args, skip);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stderr).toContain('security check skipped (REFLEXGEN_SKIP=1)');
       // Without the switch the same command blocks: the skip is what made it pass.
-      if (args[1] !== '--diff-base') expect(repo.cli(args).code, args.join(' ')).toBe(1);
+      if (args[1] !== '--diff-base') expect((await cli(repo, args)).code, args.join(' ')).toBe(1);
     }
-    const ls = lintStaged(repo, skip);
+    const ls = await lintStaged(repo, skip);
     expect(ls.code).toBe(0);
-    expect(lintStaged(repo).code).not.toBe(0);
-    const c = repo.commit('skipped', skip);
+    expect((await lintStaged(repo)).code).not.toBe(0);
+    const c = await commit(repo, 'skipped', skip);
     expect(c.code).toBe(0);
     expect(c.stderr).toContain('security check skipped');
   });
 
-  it('check --staged follows failMode like the hook when the state dir is broken', () => {
+  it('check --staged follows failMode like the hook when the state dir is broken', async () => {
     const repo = new TestRepo(home, { init: false });
-    expect(repo.cli(['init']).code).toBe(0);
+    expect((await cli(repo, ['init'])).code).toBe(0);
     stageVulnerable(repo);
     // A state dir below a regular file cannot be created (ENOTDIR): the daemon is unreachable.
     const file = join(mkdtempSync(join(tmpdir(), 'rxf-')), 'file');
@@ -214,10 +223,10 @@ describe('REFLEXGEN_SKIP and failMode on every path', () => {
     const broken = { REFLEXGEN_HOME: join(file, 'state') };
     for (const failMode of ['open', 'closed'] as const) {
       repo.write('.reflexgenrc.json', JSON.stringify({ failMode }));
-      const check = repo.cli(['check', '--staged'], broken);
-      const hook = spawnSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), [], { cwd: repo.dir, encoding: 'utf8', env: repo.env(broken) });
+      const check = await cli(repo, ['check', '--staged'], broken);
+      const hook = await runAsync(join(repo.dir, '.git', 'hooks', 'pre-commit'), [], repo.dir, repo.env(broken));
       expect(check.code, check.stderr).toBe(failMode === 'open' ? 0 : 1);
-      expect(hook.status, hook.stderr).toBe(check.code);
+      expect(hook.code, hook.stderr).toBe(check.code);
       expect(check.stderr).toContain(failMode === 'open' ? 'commit allowed (failMode "open")' : 'failMode is "closed"');
     }
   });
