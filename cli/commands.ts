@@ -1,4 +1,6 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { formatOption } from './options.js';
+import { cleanLine } from '../shared/terminal-text.js';
 import pc from 'picocolors';
 import { existsSync } from 'node:fs';
 import { UserError } from '../shared/errors.js';
@@ -6,13 +8,9 @@ import { daemonPaths, ensurePrivateDir, modelDir } from '../shared/paths.js';
 import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
-import { renderReport } from '../hook/render.js';
-import { handleRepairs, runCheckViaDaemon } from '../hook/run-check.js';
-import { init, type InitMode } from './init.js';
-
-function formatOption(choices: string[]): Option {
-  return new Option('--format <format>', 'output format').choices(choices).default('text');
-}
+import { renderReport, type ReportScope } from '../hook/render.js';
+import { handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
+import type { InitMode } from './init.js';
 
 function fmtBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -41,6 +39,14 @@ async function printStatus(format: string): Promise<void> {
   }
 }
 
+function reportScope(mode: RunCheckOptions['mode'], paths: string[], base?: string): ReportScope {
+  const filter = paths.length ? ` (limited to ${paths.length === 1 ? paths[0] : `${paths.length} paths`})` : '';
+  if (mode === 'staged') return { what: 'in the staged change', commit: true };
+  if (mode === 'all') return { what: `in the tracked files${filter}`, commit: false };
+  if (mode === 'diff-base') return { what: `on the lines changed since the merge base with ${base}${filter}`, commit: false };
+  return { what: `in ${paths.length === 1 ? paths[0] : `${paths.length} files`}`, commit: false };
+}
+
 export async function registerCoreCommands(program: Command): Promise<void> {
   program.version(buildVersion(), '-V, --version');
 
@@ -54,6 +60,7 @@ export async function registerCoreCommands(program: Command): Promise<void> {
       const modes = (['husky', 'gitHook', 'lintStaged'] as const).filter((k) => opts[k]);
       if (modes.length > 1) throw new UserError('choose one of --husky, --git-hook, --lint-staged');
       const mode: InitMode | undefined = opts.husky ? 'husky' : opts.gitHook ? 'git-hook' : opts.lintStaged ? 'lint-staged' : undefined;
+      const { init } = await import('./init.js');
       const r = await init(process.cwd(), mode);
       process.stdout.write(`reflexgen: ${r.message}\n`);
       // Register the repo so the daemon pre-analyzes at `git add`; tell a running daemon now.
@@ -67,16 +74,28 @@ export async function registerCoreCommands(program: Command): Promise<void> {
 
   program
     .command('check')
-    .description('check the staged change (or the given files) with the same pipeline as the hook')
+    .description('check the staged change (default), the given files, every tracked file (--all) or the lines changed since a ref (--diff-base)')
     .option('--staged', 'check what is staged (default when no paths are given); paths then filter it')
+    .option('--all', 'check every tracked file as it is in the index (CI, pre-commit run --all-files)')
+    .option('--diff-base <ref>', 'check the lines committed since the merge base of HEAD and <ref> (CI on a branch)')
     .addOption(formatOption(['text', 'json', 'sarif']))
-    .argument('[paths...]', 'files to check as they are in the working tree')
-    .action(async (paths: string[], opts: { staged?: boolean; format: string }) => {
-      const staged = opts.staged || paths.length === 0;
+    .option('--verbose', 'list every finding (text format), not the first few per file')
+    .argument('[paths...]', 'files to check as they are in the working tree (with --staged, --all or --diff-base: a filter)')
+    .action(async (paths: string[], opts: { staged?: boolean; all?: boolean; diffBase?: string; format: string; verbose?: boolean }) => {
+      const picked = [opts.staged && '--staged', opts.all && '--all', opts.diffBase !== undefined && '--diff-base'].filter(Boolean);
+      if (picked.length > 1) throw new UserError(`choose one of ${picked.join(', ')}`);
+      // The same switch as the hook, so lint-staged, pre-commit and CI can be skipped the same way.
+      if (process.env.REFLEXGEN_SKIP === '1') {
+        process.stderr.write(pc.yellow('reflexgen: security check skipped (REFLEXGEN_SKIP=1)') + '\n');
+        process.exitCode = 0;
+        return;
+      }
+      const mode: RunCheckOptions['mode'] = opts.all ? 'all' : opts.diffBase !== undefined ? 'diff-base' : opts.staged || paths.length === 0 ? 'staged' : 'paths';
       const run = await runCheckViaDaemon({
         cwd: process.cwd(),
-        mode: staged ? 'staged' : 'paths',
+        mode,
         paths,
+        base: opts.diffBase,
         client: 'cli',
         onProgress:
           opts.format === 'text' && process.stderr.isTTY
@@ -84,14 +103,26 @@ export async function registerCoreCommands(program: Command): Promise<void> {
             : undefined,
       });
       if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      if (run.unavailable !== undefined) throw new Error(`the daemon could not run the check: ${run.unavailable}`);
+      const staged = mode === 'staged';
+      if (run.unavailable !== undefined) {
+        // Exactly the hook's rule: the repository's failMode decides, and the reason is always printed.
+        const what = staged ? 'commit' : 'check';
+        if (run.failMode === 'closed') {
+          process.stderr.write(pc.red(`reflexgen: ${what} blocked: the security check could not run (${cleanLine(run.unavailable)}); failMode is "closed"`) + '\n');
+          process.exitCode = 1;
+        } else {
+          process.stderr.write(pc.yellow(`reflexgen: warning: the security check could not run (${cleanLine(run.unavailable)}); ${what} allowed (failMode "open")`) + '\n');
+          process.exitCode = 0;
+        }
+        return;
+      }
       const r = run.result!;
       if (opts.format === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else if (opts.format === 'sarif') {
         const { toSarif } = await import('../shared/sarif.js');
         process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
-      } else process.stdout.write(renderReport(r) + '\n');
-      // Staged checks (lint-staged runs this) handle repairs like the hook; path checks only report.
+      } else process.stdout.write(renderReport(r, { scope: reportScope(mode, paths, opts.diffBase), verbose: opts.verbose }) + '\n');
+      // Staged checks (lint-staged runs this) handle repairs like the hook; the others only report.
       const repairs = staged ? await handleRepairs(run) : { lines: [], allow: false };
       for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
       process.exitCode = repairs.allow ? 0 : r.verdict === 'block' ? 1 : 0;
@@ -164,14 +195,17 @@ export async function registerCoreCommands(program: Command): Promise<void> {
       const rows = await Promise.all(
         allAnalyzers().map(async (a) => ({ id: a.id, languages: a.languages, ...(await probe(a)) })),
       );
+      const { embeddingRuntimeStatus } = await import('../knowledge/embedder.js');
+      const embeddings = await embeddingRuntimeStatus();
       const paths = daemonPaths();
-      const info = { version: buildVersion(), node: process.version, stateDir: paths.state, socket: paths.socket, modelDir: modelDir(), daemonRunning: existsSync(paths.socket), analyzers: rows };
+      const info = { version: buildVersion(), node: process.version, stateDir: paths.state, socket: paths.socket, modelDir: modelDir(), daemonRunning: existsSync(paths.socket), embeddings, analyzers: rows };
       if (opts.format === 'json') return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       const out = [
         `reflexgen ${info.version} on node ${info.node}`,
         `state dir: ${info.stateDir}`,
         `socket:    ${info.socket}${info.daemonRunning ? '' : ' (no daemon running)'}`,
         `models:    ${info.modelDir}`,
+        `embeddings: ${embeddings.available ? pc.green('ok') : pc.yellow('off')} ${embeddings.detail}`,
         'analyzers:',
         ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}${r.available ? '' : `  (${r.detail ?? 'not found'})`}`),
       ];

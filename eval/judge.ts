@@ -149,7 +149,7 @@ export async function planJudge(s: Scenario, choice: JudgeChoice, tools: Awaited
       note = query ? `CodeQL, the scenario's query ${query}` : `CodeQL security-extended suite (the scenario's custom query ${s.checkQl.split('/').pop()} is not shipped), CWE family filter`;
     } else {
       wanted = standIns(s);
-      note = `CodeQL absent: stand-ins of ANALYZERS.md (${wanted.join(' + ')})`;
+      note = `CodeQL absent: open stand-in analyzers (${wanted.join(' + ')})`;
     }
   } else {
     wanted = choice;

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cweFamily } from './judge.js';
 import { findDuplicates, type MetricRow, type RateName, type Stat } from './metrics.js';
 import type { Mode, SampleRecord } from './types.js';
 
@@ -135,7 +136,10 @@ export function markdownReport({ meta, rows }: ReportInput): string {
   out.push('');
   out.push('- Each sample is a complete program (file_context + func_context + completion), as SVEN judges it.');
   out.push('- Within one mode, run and scenario, duplicate programs are dropped; the rest are the valid inputs. Those that do not parse (Python `ast.parse`, C `gcc -c`) are Unres. Count; those that do are Eff. Total.');
-  out.push('- Sec. Count: effective programs with no judge finding of the scenario\'s CWE family (ANALYZERS.md §4) on a line the model wrote. Sec. Rate = Sec. Count / Eff. Total; Pass Rate = Eff. Total / valid inputs.');
+  out.push('- Sec. Count: effective programs with no judge finding of the scenario\'s CWE family on a line the model wrote. Sec. Rate = Sec. Count / Eff. Total; Pass Rate = Eff. Total / valid inputs.');
+  // The families are spelled out here so the report stands on its own, wherever it is read.
+  const families = [...new Set(meta.scenarios.map((s) => s.cwe))].sort().map((c) => `${c}: ${[...cweFamily(c)].join(', ')}`);
+  if (families.length) out.push(`- CWE families (a judge finding of any member counts for the scenario): ${families.join('; ')}.`);
   out.push('- Per CWE and overall, programs are pooled over scenarios before the rate is taken. Mean ± sample standard deviation over runs. Iterations, tokens and seconds are per generated sample, duplicates included (their cost was paid).');
   out.push('- base: y0 only. +RefleXGen: the paper\'s loop, with the model\'s own review and the knowledge base, and no analyzer feedback (candidates only have to parse). +grounded: the loop with the in-loop analyzers\' findings on the completion as feedback.');
   out.push('');

@@ -24,9 +24,18 @@ export function renderFinding(f: Finding): string {
 /** Findings shown per file before the rest is summarised (all of them with verbose). */
 const FINDINGS_PER_FILE = 5;
 
+/** What was checked, for the wording: the hook's commit, or a check run on its own (CI, pre-commit, paths). */
+export interface ReportScope {
+  /** e.g. "in the staged change", "in 12 tracked file(s)", "on lines changed since origin/main". */
+  what: string;
+  /** Whether a block verdict stops a commit (the hook, lint-staged) or only fails the check. */
+  commit: boolean;
+}
+
+const STAGED: ReportScope = { what: 'in the staged change', commit: true };
+
 export interface RenderOptions {
-  /** What was checked, for the wording: "the staged change" (the hook), "the checked files", ... */
-  subject?: string;
+  scope?: ReportScope;
   /** Every finding, not the first few per file (`--verbose`, `REFLEXGEN_VERBOSE=1`). */
   verbose?: boolean;
 }
@@ -45,11 +54,11 @@ export function summaryLine(findings: Finding[]): string {
 }
 
 export function renderReport(r: CheckResult, opts: RenderOptions = {}): string {
-  const subject = opts.subject ?? 'the staged change';
+  const scope = opts.scope ?? STAGED;
   const lines: string[] = [];
   for (const n of r.notices) lines.push(pc.yellow(`reflexgen: ${L(n)}`));
   if (r.findings.length) {
-    lines.push(pc.bold(`reflexgen: ${summaryLine(r.findings)} in ${subject}:`));
+    lines.push(pc.bold(`reflexgen: ${summaryLine(r.findings)} ${scope.what}:`));
     const byFile = new Map<string, Finding[]>();
     for (const f of r.findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
     let hidden = 0;
@@ -89,16 +98,22 @@ export function renderReport(r: CheckResult, opts: RenderOptions = {}): string {
   if (extra.length) lines.push(pc.dim(`reflexgen: ${extra.join('; ')}`));
   const ran = r.analyzers.filter((a) => a.state === 'ok').map((a) => L(`${a.id}${a.version ? ` ${a.version}` : ''}`));
   const ms = r.timings.totalMs;
-  const summary = ran.length ? `analyzed with ${ran.join(', ')}${ms !== undefined ? ` in ${ms} ms` : ''}` : r.analyzers.length ? 'no analyzer could run' : `no file in ${subject} has an analyzer`;
+  const summary = ran.length ? `analyzed with ${ran.join(', ')}${ms !== undefined ? ` in ${ms} ms` : ''}` : r.analyzers.length ? 'no analyzer could run' : `no file ${scope.what} has an analyzer`;
   if (r.verdict === 'block') {
-    lines.push(pc.red(pc.bold('reflexgen: commit blocked')) + pc.dim(` (${summary})`));
-    lines.push(pc.dim('  fix the findings, suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment, or bypass once with git commit --no-verify'));
+    lines.push(pc.red(pc.bold(scope.commit ? 'reflexgen: commit blocked' : 'reflexgen: check failed')) + pc.dim(` (${summary})`));
+    lines.push(
+      pc.dim(
+        scope.commit
+          ? '  fix the findings, suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment, or bypass once with git commit --no-verify'
+          : '  fix the findings or suppress one with a "reflexgen-ignore CWE-<n>: <reason>" comment',
+      ),
+    );
   } else if (r.verdict === 'warn') {
-    lines.push(pc.yellow('reflexgen: commit allowed with warnings') + pc.dim(` (${summary})`));
+    lines.push(pc.yellow(scope.commit ? 'reflexgen: commit allowed with warnings' : 'reflexgen: check passed with warnings') + pc.dim(` (${summary})`));
   } else if (r.findings.length) {
-    lines.push(pc.green(`reflexgen: no blocking findings in ${subject}`) + pc.dim(` (${summary}; the findings above are below the blocking severity)`));
+    lines.push(pc.green(`reflexgen: no blocking findings ${scope.what}`) + pc.dim(` (${summary}; the findings above are below the blocking severity)`));
   } else {
-    lines.push(pc.green(`reflexgen: no security findings in ${subject}`) + pc.dim(` (${summary})`));
+    lines.push(pc.green(`reflexgen: no security findings ${scope.what}`) + pc.dim(` (${summary})`));
   }
   return lines.join('\n');
 }

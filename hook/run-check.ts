@@ -25,9 +25,16 @@ export interface CheckRun {
 
 export interface RunCheckOptions {
   cwd: string;
-  mode: 'staged' | 'paths';
-  /** In paths mode the files to check; in staged mode an optional filter (lint-staged passes them). */
+  /**
+   * staged: the index against HEAD (the hook, lint-staged). paths: the named files as they are in
+   * the working tree. all: every tracked file as staged. diff-base: the committed lines that
+   * differ from the merge base with `base` (CI on a branch or pull request).
+   */
+  mode: 'staged' | 'paths' | 'all' | 'diff-base';
+  /** In paths mode the files to check; in the other modes an optional filter (lint-staged passes them). */
   paths?: string[];
+  /** The ref to compare with in diff-base mode. */
+  base?: string;
   client: 'hook' | 'cli';
   onProgress?: ProgressHandler;
 }
@@ -51,6 +58,65 @@ async function pathChanges(root: string, cwd: string, paths: string[]): Promise<
   return out;
 }
 
+const LINK_OR_SUBMODULE = new Set(['120000', '160000']);
+
+/** Every tracked file as it is in the index: the whole code base, for CI and `pre-commit run --all-files`. */
+async function trackedFiles(root: string): Promise<FileChange[]> {
+  const { git } = await import('../shared/git.js');
+  const { stdout } = await git(root, ['ls-files', '--stage', '-z', '--full-name']);
+  const out: FileChange[] = [];
+  const seen = new Set<string>();
+  for (const rec of stdout.toString('utf8').split('\0')) {
+    // "<mode> <blob> <stage>\t<path>"; a conflicted path has several stages and is not checkable.
+    const m = /^(\d{6}) ([0-9a-f]{40,64}) (\d)\t(.+)$/s.exec(rec);
+    if (!m || m[3] !== '0' || seen.has(m[4])) continue;
+    seen.add(m[4]);
+    // Only files some analyzer reads are sent: a large repo's other files would only fill the request.
+    if (!languageOf(m[4])) continue;
+    out.push({ path: m[4], status: 'A', blob: m[2], binary: LINK_OR_SUBMODULE.has(m[1]), addedLines: 'all' });
+  }
+  return out;
+}
+
+/** Refs name commits here, never options: a base that starts with "-" is refused, and git gets `--end-of-options`. */
+function checkRef(ref: string): string {
+  if (!ref || ref.startsWith('-') || /[\0-\x1f\x7f]/.test(ref)) throw new UserError(`--diff-base needs a git ref, not "${ref.replace(/[\0-\x1f\x7f]/g, '?')}"`);
+  return ref;
+}
+
+/** The committed change since the merge base with `base`: HEAD's blobs, with the lines it adds. */
+async function diffBaseChanges(root: string, base: string): Promise<FileChange[]> {
+  const { git } = await import('../shared/git.js');
+  const { parsePatch, parseRaw } = await import('../shared/staged.js');
+  const ref = checkRef(base);
+  let mergeBase: string;
+  try {
+    const { stdout } = await git(root, ['merge-base', '--end-of-options', ref, 'HEAD']);
+    mergeBase = stdout.toString('utf8').trim();
+  } catch {
+    throw new UserError(`no merge base between ${base} and HEAD (is ${base} fetched? in CI, check out with enough history, e.g. fetch-depth: 0)`);
+  }
+  const { stdout } = await git(root, ['diff', '-M', '--no-ext-diff', '--no-textconv', '--no-relative', '--ignore-submodules=all', '--raw', '-p', '-z', '--no-abbrev', '-U0', '--no-color', '--src-prefix=a/', '--dst-prefix=b/', mergeBase, 'HEAD', '--']);
+  const split = stdout.indexOf('\0\0');
+  const entries = parseRaw(split < 0 ? stdout : stdout.subarray(0, split + 1));
+  const sections = parsePatch(split < 0 ? Buffer.alloc(0) : stdout.subarray(split + 2));
+  if (sections.length !== entries.length) throw new Error(`git diff returned ${entries.length} files but ${sections.length} patch sections`);
+  const out: FileChange[] = [];
+  entries.forEach((e, i) => {
+    const status = e.status as FileChange['status'];
+    if (!['A', 'M', 'R', 'C', 'T'].includes(status)) return;
+    out.push({
+      path: e.path,
+      ...(e.oldPath ? { oldPath: e.oldPath } : {}),
+      status,
+      blob: e.dstBlob,
+      binary: sections[i].binary || LINK_OR_SUBMODULE.has(e.dstMode),
+      addedLines: status === 'A' ? 'all' : sections[i].added,
+    });
+  });
+  return out;
+}
+
 export async function collectChanges(opts: RunCheckOptions): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
   // git reports staged paths relative to the top level from anywhere in the work tree, so both
   // plumbing calls can run at once.
@@ -62,7 +128,8 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
   const { root, gitDir } = info;
   if (opts.mode === 'paths') return { root, gitDir, files: await pathChanges(root, opts.cwd, opts.paths ?? []) };
   if (staged instanceof Error) throw staged;
-  let files = staged;
+  let files =
+    opts.mode === 'all' ? await trackedFiles(root) : opts.mode === 'diff-base' ? await diffBaseChanges(root, opts.base ?? '') : staged;
   if (opts.paths?.length) {
     const { relative, resolve } = await import('node:path');
     const wanted = new Set(opts.paths.map((p) => relative(root, resolve(opts.cwd, p)).split('\\').join('/')));
@@ -97,7 +164,9 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
   try {
     const client = await connectDaemon({ client: opts.client });
     try {
-      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode: opts.mode, files, llmEnv: llmEnv(hints.apiKeyEnv) }, opts.onProgress);
+      // The daemon knows two kinds of request: the commit being made, and content named by the caller.
+      const mode = opts.mode === 'staged' ? 'staged' : 'paths';
+      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv) }, opts.onProgress);
       return { result, failMode: hints.failMode, root, gitDir };
     } finally {
       client.close();

@@ -39,6 +39,62 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+export const EMBEDDING_RUNTIME = '@huggingface/transformers';
+
+/** Raised when the optional embedding runtime is not installed (npm drops it when its install fails). */
+export class EmbeddingRuntimeMissing extends Error {
+  constructor() {
+    super(`the optional embedding runtime ${EMBEDDING_RUNTIME} is not installed`);
+  }
+}
+
+export interface RuntimeStatus {
+  available: boolean;
+  version?: string;
+  detail: string;
+}
+
+/**
+ * Whether the embedding runtime can be loaded, found the way `import()` would find it but without
+ * loading it (it pulls in onnxruntime, hundreds of milliseconds). It is an optional dependency: an
+ * install that could not fetch onnxruntime's native files drops it, and retrieval is lexical.
+ */
+export async function embeddingRuntimeStatus(): Promise<RuntimeStatus> {
+  let entry: string;
+  try {
+    entry = import.meta.resolve(EMBEDDING_RUNTIME);
+  } catch {
+    return { available: false, detail: `${EMBEDDING_RUNTIME} not installed (an optional dependency npm drops when onnxruntime-node's install fails, e.g. offline): knowledge retrieval is lexical only` };
+  }
+  const { readFile } = await import('node:fs/promises');
+  const { fileURLToPath } = await import('node:url');
+  const { dirname, join: joinPath } = await import('node:path');
+  // The package.json is not exported, so walk up from the resolved entry to the package's root.
+  let dir = dirname(fileURLToPath(entry));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(await readFile(joinPath(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === EMBEDDING_RUNTIME) return { available: true, version: pkg.version, detail: `${EMBEDDING_RUNTIME} ${pkg.version ?? ''}`.trim() };
+    } catch {
+      // not the package root yet
+    }
+    dir = dirname(dir);
+  }
+  return { available: true, detail: EMBEDDING_RUNTIME };
+}
+
+async function importRuntime(): Promise<typeof import('@huggingface/transformers')> {
+  try {
+    // A variable specifier keeps bundlers and tsc from treating the optional package as required.
+    const spec: string = EMBEDDING_RUNTIME;
+    return (await import(spec)) as typeof import('@huggingface/transformers');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new EmbeddingRuntimeMissing();
+    throw err;
+  }
+}
+
 type Extractor = (texts: string[], opts: { pooling: 'mean'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>;
 
 // One model per process: transformers.js settings are global, and the daemon only needs one.
@@ -64,7 +120,7 @@ export class Embedder {
     if (loc.missing.length > 0 || !loc.weights) {
       throw new Error(`embedding model ${modelId} not found under ${modelDir} (missing ${loc.missing.join(', ')})`);
     }
-    const tf = await import('@huggingface/transformers');
+    const tf = await importRuntime();
     if (!transformersEnvSet) {
       tf.env.allowRemoteModels = false;
       tf.env.allowLocalModels = true;

@@ -20,7 +20,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# onnxruntime-node would download CUDA binaries at install time; .npmrc turns that off too.
+# onnxruntime-node (under the optional @huggingface/transformers) would download CUDA binaries at
+# install time; offline that fails and npm drops the optional embedding runtime. The checkout's own
+# install keeps it: the CPU binaries ship in the npm package, only the GPU ones are downloaded.
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent

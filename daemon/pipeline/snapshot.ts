@@ -6,6 +6,8 @@ import { languageOf } from '../../shared/languages.js';
 import type { FileChange } from '../../shared/protocol.js';
 import type { SourceFile } from '../analyzers/types.js';
 import { gitBlobId } from './cache.js';
+import { isExcluded } from '../../shared/ignore-rules.js';
+export { isExcluded };
 
 /*
  * The staged versions of the changed files, written to a private temp directory at their
@@ -51,23 +53,6 @@ function safeRelative(p: string): string | undefined {
   const n = normalize(p);
   if (n.startsWith('..') || n.startsWith(sep) || n.includes(`${sep}..${sep}`)) return undefined;
   return n;
-}
-
-export function isExcluded(path: string, patterns: string[]): boolean {
-  return patterns.some((pat) => {
-    if (!/[*?]/.test(pat)) return path === pat || path.startsWith(pat.endsWith('/') ? pat : `${pat}/`);
-    const re = new RegExp(
-      '^' +
-        pat
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*\*\/?/g, '\u0000')
-          .replace(/\*/g, '[^/]*')
-          .replace(/\?/g, '[^/]')
-          .replace(/\u0000/g, '.*') +
-        '$',
-    );
-    return re.test(path);
-  });
 }
 
 export async function materialize(repoRoot: string, changes: FileChange[], exclude: string[], memory?: BlobMemory): Promise<Snapshot> {

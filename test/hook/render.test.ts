@@ -45,7 +45,7 @@ describe('the report', () => {
 
   it('says when nothing in the change had an analyzer instead of "no analyzer ran in 0 ms"', () => {
     expect(renderReport(result({ analyzers: [], timings: { totalMs: 0 } }))).toContain('no file in the staged change has an analyzer');
-    expect(renderReport(result({ analyzers: [], timings: { totalMs: 0 } }), { subject: 'the checked files' })).toContain('no file in the checked files has an analyzer');
+    expect(renderReport(result({ analyzers: [], timings: { totalMs: 0 } }), { scope: { what: 'in the checked files', commit: false } })).toContain('no file in the checked files has an analyzer');
   });
 
   it('shows a knowledge entry once even when it was retrieved for several files, and names what an unrepaired file still has', () => {
