@@ -42,6 +42,9 @@ export function socketAlive(path: string): Promise<boolean> {
   });
 }
 
+/** A message at least this big is followed by a full garbage collection once it is answered. */
+const BIG_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 /** Requests one connection may have running at once; the hook and the CLI send one at a time. */
 const MAX_IN_FLIGHT = 8;
 
@@ -68,6 +71,7 @@ export class DaemonServer {
   private idleTimer?: NodeJS.Timeout;
   private connections = new Set<WebSocket>();
   private closing = false;
+  private collectTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: StartOptions) {
     this.paths = daemonPaths(opts.env);
@@ -168,17 +172,38 @@ export class DaemonServer {
     ws.on('error', (err: Error & { code?: string }) => {
       this.opts.log.warn({ code: err.code, reason: err.message }, 'closed a connection that broke the protocol');
       setTimeout(() => ws.terminate(), 1000).unref();
+      // An over-size message may have buffered up to the limit before it was refused.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.collectSoon();
     });
     ws.on('message', (data, isBinary) => {
       this.armIdle();
+      const big = (data as Buffer).length >= BIG_MESSAGE_BYTES;
       try {
-        this.onMessage(ws, conn, abort.signal, data as Buffer, isBinary);
+        this.onMessage(ws, conn, abort.signal, data as Buffer, isBinary, big);
+        if (big) this.collectSoon();
       } catch (err) {
         // Nothing one message does may take the daemon down for everyone else.
         this.opts.log.error({ err }, 'dropped a connection after an unexpected error');
         ws.terminate();
       }
     });
+  }
+
+  /*
+   * After a message of tens of MiB the heap holds its copies (raw bytes, the decoded string, the
+   * parsed JSON) until V8 decides on a major GC, which an idle daemon may not do for a long time:
+   * the RSS stayed high. The client starts the daemon with --expose-gc, and one collection shortly
+   * after such a request returns the memory (a no-op when the flag is missing).
+   */
+  private collectSoon(): void {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return;
+    if (this.collectTimer) clearTimeout(this.collectTimer);
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = undefined;
+      gc();
+    }, 200);
+    this.collectTimer.unref();
   }
 
   private send(ws: WebSocket, msg: unknown): void {
@@ -194,7 +219,14 @@ export class DaemonServer {
    * garbage once the handler has its validated params: a 60 MiB request does not stay referenced
    * by a suspended async frame for as long as its check runs.
    */
-  private onMessage(ws: WebSocket, conn: { helloDone: boolean; inFlight: number }, signal: AbortSignal, data: Buffer, isBinary: boolean): void {
+  private onMessage(
+    ws: WebSocket,
+    conn: { helloDone: boolean; inFlight: number },
+    signal: AbortSignal,
+    data: Buffer,
+    isBinary: boolean,
+    big: boolean,
+  ): void {
     if (isBinary) return this.fail(ws, null, ErrorCodes.InvalidRequest, 'binary messages are not part of the protocol');
     let raw: unknown;
     try {
@@ -230,7 +262,10 @@ export class DaemonServer {
     const params = handler.params.safeParse(req.params);
     if (!params.success) return this.fail(ws, req.id, ErrorCodes.InvalidParams, describeZodError(req.method, params.error));
     conn.inFlight++;
-    void this.run(ws, handler, req.method, req.id, params.data, signal).finally(() => conn.inFlight--);
+    void this.run(ws, handler, req.method, req.id, params.data, signal).finally(() => {
+      conn.inFlight--;
+      if (big) this.collectSoon();
+    });
   }
 
   private async run(ws: WebSocket, handler: Handler<any, any>, method: string, id: string | number, params: unknown, signal: AbortSignal): Promise<void> {
@@ -265,6 +300,7 @@ export class DaemonServer {
     if (this.closing) return;
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.collectTimer) clearTimeout(this.collectTimer);
     for (const ws of this.connections) ws.close(1001, 'daemon stopping');
     await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
     await new Promise<void>((resolve) => this.http?.close(() => resolve()));

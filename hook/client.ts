@@ -275,7 +275,8 @@ async function spawnDaemon(paths: DaemonPaths, client: string, timeoutMs: number
   } catch {
     /* a full disk may not even take the file; the start pipe still carries the reason */
   }
-  const child = spawn(process.execPath, [daemonEntry()], {
+  // --expose-gc: the daemon collects right after a huge request instead of holding its memory.
+  const child = spawn(process.execPath, ['--expose-gc', daemonEntry()], {
     detached: true,
     stdio: ['ignore', 'ignore', errFd, 'pipe'],
     env: { ...process.env, REFLEXGEN_START_FD: '3' },
