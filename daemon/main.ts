@@ -69,6 +69,8 @@ const FATAL_BURST = 20;
 const FATAL_WINDOW_MS = 60_000;
 
 async function main(): Promise<void> {
+  // Everything the daemon creates (log, pid file, socket, caches) is for this user only.
+  process.umask(0o077);
   let log: Logger | undefined;
   let server: DaemonServer | undefined;
   let listening = false;
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   const unexpected = (err: unknown, kind: string) => {
     safeLog(log, (l) => l.error({ err }, kind));
     if (!listening) {
-      reportStartFailure(`could not start: ${oneLine(err)}`);
+      reportStartFailure(oneLine(err));
       endStartReport();
       process.exit(1);
     }
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     endStartReport();
   } catch (err) {
     safeLog(log, (l) => l.error({ err }, 'daemon could not start'));
-    reportStartFailure(`could not start: ${oneLine(err)}`);
+    reportStartFailure(oneLine(err));
     endStartReport();
     process.exit(1);
   }

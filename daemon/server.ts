@@ -138,9 +138,21 @@ export class DaemonServer {
       process.umask(umask);
     }
     this.http.on('error', (err) => this.opts.log.error({ err }, 'HTTP server error'));
-    chmodSync(this.paths.socket, 0o600);
-    writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
-    this.opts.log.info({ socket: this.paths.socket, version: this.context.version }, 'daemon listening');
+    try {
+      chmodSync(this.paths.socket, 0o600);
+      try {
+        writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
+      } catch (err) {
+        throw new Error(`could not write the pid file ${this.paths.pid}: ${(err as Error).message}`);
+      }
+      this.opts.log.info({ socket: this.paths.socket, version: this.context.version }, 'daemon listening');
+    } catch (err) {
+      // A daemon that cannot finish starting (a full disk) leaves no socket or pid file behind.
+      this.http.close();
+      rmSync(this.paths.socket, { force: true });
+      rmSync(this.paths.pid, { force: true });
+      throw err;
+    }
     this.armIdle();
   }
 

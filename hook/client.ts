@@ -300,7 +300,10 @@ async function spawnDaemon(paths: DaemonPaths, client: string, timeoutMs: number
         const c = await connectAndHello(paths, client).catch(unlessUnsafe);
         if (c) return c;
         await sleep(20); // let the pipe's last bytes arrive
-        const reason = startReport.split('\n').map((l) => l.trim()).find(Boolean) || lastLine(join(paths.state, 'daemon.stderr'));
+        const reason = (startReport.split('\n').map((l) => l.trim()).find(Boolean) || lastLine(join(paths.state, 'daemon.stderr'))).replace(
+          /^reflexgen daemon: /,
+          '',
+        );
         const detail = printable(reason || logTail(paths));
         throw new DaemonUnavailableError(`the daemon exited during start-up (code ${exited})${detail ? `: ${detail}` : ''}`);
       }

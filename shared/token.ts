@@ -53,7 +53,7 @@ export async function ensureToken(file: string): Promise<string> {
     try {
       fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw new Error(`could not create the token file ${file}: ${(err as Error).message}`);
       // Another daemon won the race (its token is read above on the next turn), or an empty file
       // was left by a crash mid-write: give that one a moment, then replace an empty file.
       await new Promise((r) => setTimeout(r, 50));
@@ -66,7 +66,7 @@ export async function ensureToken(file: string): Promise<string> {
       // A half-written token (full disk) would lock every client out: leave no file behind.
       closeSync(fd);
       rmSync(file, { force: true });
-      throw err;
+      throw new Error(`could not write the token file ${file}: ${(err as Error).message}`);
     }
     closeSync(fd);
     return token;
