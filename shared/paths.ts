@@ -52,7 +52,7 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
  * What ssh checks before it trusts a socket or key directory, and then some: the entry itself
  * (lstat, never followed) is a real directory owned by this user that nobody else can enter, and
  * its parent cannot be used by someone else to swap it (owned by this user or root, and either
- * not writable by others or sticky like /tmp). Returns the one-line reason, or undefined.
+ * not world-writable or sticky like /tmp). Returns the one-line reason, or undefined.
  */
 export function privateDirProblem(dir: string, what: string): string | undefined {
   const uid = currentUid();
@@ -70,7 +70,8 @@ export function privateDirProblem(dir: string, what: string): string | undefined
   if (parent !== dir && uid !== undefined) {
     const p = lstatOrNone(parent);
     if (p && p.uid !== uid && p.uid !== 0) return `refusing ${what} ${dir}: its parent directory belongs to uid ${p.uid}, who could replace it`;
-    if (p && (p.mode & 0o022) !== 0 && (p.mode & 0o1000) === 0) {
+    // Group-writable parents are common (umask 002 with per-user groups) and not counted.
+    if (p && (p.mode & 0o002) !== 0 && (p.mode & 0o1000) === 0) {
       return `refusing ${what} ${dir}: its parent directory (mode ${octal(p.mode)}) lets other users replace it`;
     }
   }

@@ -232,6 +232,13 @@ describe('a daemon stopped with SIGSTOP during a check', () => {
       if (hold) await new Promise<void>((r) => waiting.push(r));
       return { status: 400 };
     });
+    // Warm the daemon (knowledge base, analyzers) with the default silence timeout, so that the
+    // 2 s timeout below measures the check, not a cold start on a loaded machine.
+    hold = false;
+    const warm = new TestRepo(stopHome);
+    warm.write('app.py', SQLI_PY);
+    warm.add('app.py');
+    await runAsync('git', ['commit', '-q', '-m', 'warm'], warm.dir, warm.env({ REFLEXGEN_LLM_BASE_URL: fake.url, REFLEXGEN_LLM_MODEL: 'fake', REFLEXGEN_LLM_API_KEY: 'k' }));
   });
   afterAll(async () => {
     thaw();
@@ -286,6 +293,7 @@ describe('a daemon stopped with SIGSTOP during a check', () => {
       const repo = repoWith(failMode);
       const r = await commitTimed(repo);
       expect(stoppedPid).toBeDefined();
+      console.log(`failMode ${failMode}: the commit with a stopped daemon returned after ${r.ms} ms (silence timeout 2000 ms)`);
       expect(r.stderr).toMatch(/sent nothing for 2\.0 s/);
       // 2 s of silence plus start-up of the hook and git, on a loaded machine: well under a minute.
       expect(r.ms).toBeLessThan(20_000);
