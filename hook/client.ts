@@ -101,6 +101,8 @@ export class DaemonClient {
     }
     if (!validate.ServerMessage(msg)) return;
     const m = msg as { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
+    // A heartbeat only says the daemon is alive; armSilence above has counted it.
+    if (m.method === 'heartbeat') return;
     if (m.method === 'progress') {
       if (validate.ProgressParams(m.params)) {
         const p = m.params as ProgressParams;

@@ -201,6 +201,20 @@ describe('the client checks the socket, its directory and the token file before 
 });
 
 describe('REFLEXGEN_HOME that others can write to', () => {
+  it('a private state dir inside a world-writable, non-sticky parent: refused (anyone could swap it)', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'rxp-'));
+    cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
+    const h = join(parent, 'state');
+    mkdirSync(h, { mode: 0o700 });
+    chmodSync(parent, 0o777);
+    const r = cli(h, ['daemon', 'start']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`refusing state directory ${h}: its parent directory (mode 0777) lets other users replace it`);
+    chmodSync(parent, 0o1777); // sticky, like /tmp: fine
+    expect(cli(h, ['daemon', 'start']).code).toBe(0);
+    cli(h, ['daemon', 'stop']);
+  });
+
   it.each([
     ['0777', 0o777],
     ['1777', 0o1777],
