@@ -15,6 +15,9 @@ import { frameBytes, rawConnect, textFrame, type RawWs } from '../helpers/raw-ws
  * hold a real commit: failMode decides within the silence timeout.
  */
 
+// Real daemons, 60 MiB messages and commits on a loaded 2-core machine: more than the default minute.
+const SLOW = 180_000;
+
 let home: string;
 let socket: string;
 let token: string;
@@ -56,7 +59,7 @@ beforeAll(async () => {
   const c = await connectDaemon({ env: envFor(home), start: false, client: 'test' });
   protocolVersion = c.hello!.protocolVersion;
   c.close();
-});
+}, SLOW);
 afterAll(() => stopDaemon(home));
 
 let protocolVersion = 1;
@@ -118,7 +121,7 @@ describe('hostile protocol input with a valid token', () => {
     expect(err).toBeInstanceOf(DaemonUnavailableError);
     expect((err as Error).message).toMatch(/over the 64\.0 MiB the daemon accepts/);
     expect(await statusPid()).toBe(pid);
-  });
+  }, SLOW);
 
   it('a 60 MiB request within the limit is answered, and memory returns near its idle level', async () => {
     const before = await memory();
@@ -139,7 +142,7 @@ describe('hostile protocol input with a valid token', () => {
     }
     console.log(`daemon rss idle ${(before.rss / 2 ** 20).toFixed(0)} MiB, after 2 x 60 MiB requests ${(after.rss / 2 ** 20).toFixed(0)} MiB`);
     expect(after.rss).toBeLessThan(before.rss + 100 * 1024 * 1024);
-  });
+  }, SLOW);
 
   it('200 seeded random frames (valid and broken) never stop the daemon', async () => {
     const rand = prng(0x5eed1);
@@ -190,7 +193,7 @@ describe('hostile protocol input with a valid token', () => {
     expect(daemonPid(home)).toBe(pid);
     expect(daemonStarts(home)).toBe(1);
     process.kill(pid, 0); // still alive
-  });
+  }, SLOW);
 });
 
 async function memory(): Promise<{ rss: number; heapUsed: number }> {
@@ -239,7 +242,7 @@ describe('a daemon stopped with SIGSTOP during a check', () => {
     warm.write('app.py', SQLI_PY);
     warm.add('app.py');
     await runAsync('git', ['commit', '-q', '-m', 'warm'], warm.dir, warm.env({ REFLEXGEN_LLM_BASE_URL: fake.url, REFLEXGEN_LLM_MODEL: 'fake', REFLEXGEN_LLM_API_KEY: 'k' }));
-  });
+  }, SLOW);
   afterAll(async () => {
     thaw();
     release();
@@ -283,7 +286,7 @@ describe('a daemon stopped with SIGSTOP during a check', () => {
     expect(r.stderr).toContain('CWE-89');
     expect(r.code).toBe(1);
     expect(r.ms).toBeGreaterThan(4000);
-  });
+  }, SLOW);
 
   it.each(['open', 'closed'] as const)('failMode %s: the real hook returns within the silence timeout and follows failMode', async (failMode) => {
     stoppedPid = undefined;
@@ -313,5 +316,5 @@ describe('a daemon stopped with SIGSTOP during a check', () => {
     }
     // The thawed daemon is the same one and still answers.
     expect(JSON.parse(spawnSync(process.execPath, [CLI, 'daemon', 'status', '--format', 'json'], { env: envFor(stopHome), encoding: 'utf8' }).stdout).pid).toBe(stoppedPid);
-  });
+  }, SLOW);
 });
