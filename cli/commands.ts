@@ -4,7 +4,7 @@ import { cleanLine } from '../shared/terminal-text.js';
 import pc from 'picocolors';
 import { existsSync } from 'node:fs';
 import { UserError } from '../shared/errors.js';
-import { daemonPaths, ensurePrivateDir, modelDir } from '../shared/paths.js';
+import { daemonPaths, ensurePrivateDir, modelDir, UnsafePathError } from '../shared/paths.js';
 import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
@@ -17,9 +17,10 @@ function fmtBytes(n: number): string {
 }
 
 async function printStatus(format: string): Promise<void> {
+  const paths = daemonPaths();
   try {
     const s = await withDaemon((c) => c.request<StatusResult>('status'), { start: false });
-    if (format === 'json') return void process.stdout.write(JSON.stringify({ running: true, ...s }, null, 2) + '\n');
+    if (format === 'json') return void process.stdout.write(JSON.stringify({ running: true, ...s, tokenFile: paths.token }, null, 2) + '\n');
     process.stdout.write(
       [
         `daemon: running (pid ${s.pid}, version ${s.version})`,
@@ -33,8 +34,12 @@ async function printStatus(format: string): Promise<void> {
         ...(s.cache ? [`cache: ${s.cache.hits} hits, ${s.cache.misses} misses (${Math.round(s.cache.hitRate * 100)}% hit rate), ${s.cache.analyzerRuns} analyzer runs`] : []),
       ].join('\n') + '\n',
     );
-  } catch {
-    if (format === 'json') return void process.stdout.write(JSON.stringify({ running: false }) + '\n');
+  } catch (err) {
+    // A state dir or socket the client refuses is not "not running": say why, exit 2.
+    if (err instanceof UnsafePathError) throw err;
+    if (format === 'json') {
+      return void process.stdout.write(JSON.stringify({ running: false, socket: paths.socket, tokenFile: paths.token, stateDir: paths.state }) + '\n');
+    }
     process.stdout.write('daemon: not running\n');
   }
 }

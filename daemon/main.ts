@@ -3,7 +3,10 @@
  * The daemon process. Started detached by the hook or by `reflexgen daemon start`; it keeps the
  * analyzers' probes, the knowledge base and the embedding model warm between commits.
  */
+import { closeSync, writeSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { daemonPaths, ensurePrivateDir } from '../shared/paths.js';
+import { oneLine } from '../shared/errors.js';
 import { createLogger } from './log.js';
 import { DaemonServer } from './server.js';
 import { registerHandlers } from './handlers/index.js';
@@ -16,32 +19,106 @@ import './extensions.js';
 
 const DEFAULT_IDLE_EXIT_MS = 30 * 60_000;
 
-async function main(): Promise<void> {
-  const paths = daemonPaths();
-  ensurePrivateDir(paths.state);
-  const log = createLogger(paths.log);
-  registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler, watch: watchHandler });
-  const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
-  const server = new DaemonServer({
-    log,
-    idleExitMs: Number.isFinite(idle) ? idle : DEFAULT_IDLE_EXIT_MS,
-    onExit: (code) => {
-      log.flush?.();
-      process.exit(code);
-    },
-  });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void server.close(0));
-  process.on('uncaughtException', (err) => {
-    log.fatal({ err }, 'uncaught exception');
-    void server.close(1);
-  });
+/*
+ * The client that spawns us passes a pipe as fd 3 (REFLEXGEN_START_FD) and reads from it why a
+ * start failed: on a full disk the log and the stderr file cannot hold that reason. The pipe is
+ * closed once the daemon listens, so nothing is ever written to it after the client has gone.
+ */
+let startFd: number | undefined = Number(process.env.REFLEXGEN_START_FD) || undefined;
+delete process.env.REFLEXGEN_START_FD; // analyzers and other children must not think fd 3 is theirs
+
+function reportStartFailure(message: string): void {
+  const line = `reflexgen daemon: ${message}\n`;
+  if (startFd !== undefined) {
+    try {
+      writeSync(startFd, line);
+    } catch {
+      /* the client is gone */
+    }
+  }
   try {
-    await server.listen();
-    server.context.services.codeql = { close: cancelCodeqlRuns };
-    getWatcher(server.context).loadPersisted();
+    process.stderr.write(line);
+  } catch {
+    /* stderr may be a file on the full disk */
+  }
+}
+
+function endStartReport(): void {
+  if (startFd === undefined) return;
+  try {
+    closeSync(startFd);
+  } catch {
+    /* already closed */
+  }
+  startFd = undefined;
+}
+
+/** Logging must never be what kills the daemon (a full disk makes every write fail). */
+function safeLog(log: Logger | undefined, fn: (l: Logger) => void): void {
+  if (!log) return;
+  try {
+    fn(log);
+  } catch {
+    /* nowhere left to say it */
+  }
+}
+
+// Too many unexpected errors in a short time means the process itself is broken (not one bad
+// request): then exit, and the next commit starts a fresh daemon.
+const FATAL_BURST = 20;
+const FATAL_WINDOW_MS = 60_000;
+
+async function main(): Promise<void> {
+  // Everything the daemon creates (log, pid file, socket, caches) is for this user only.
+  process.umask(0o077);
+  let log: Logger | undefined;
+  let server: DaemonServer | undefined;
+  let listening = false;
+  const recent: number[] = [];
+  const unexpected = (err: unknown, kind: string) => {
+    safeLog(log, (l) => l.error({ err }, kind));
+    if (!listening) {
+      reportStartFailure(oneLine(err));
+      endStartReport();
+      process.exit(1);
+    }
+    const now = Date.now();
+    recent.push(now);
+    while (recent.length && now - recent[0]! > FATAL_WINDOW_MS) recent.shift();
+    if (recent.length >= FATAL_BURST) {
+      safeLog(log, (l) => l.fatal(`${recent.length} unexpected errors within a minute: exiting`));
+      void server?.close(1);
+    }
+  };
+  // One request's or one connection's failure must not stop the daemon serving the others:
+  // the server isolates connections, and whatever still escapes is logged, not fatal.
+  process.on('uncaughtException', (err) => unexpected(err, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => unexpected(err, 'unhandled rejection'));
+  try {
+    const paths = daemonPaths();
+    ensurePrivateDir(paths.state);
+    log = createLogger(paths.log);
+    registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler, watch: watchHandler });
+    const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
+    const s = new DaemonServer({
+      log,
+      idleExitMs: Number.isFinite(idle) ? idle : DEFAULT_IDLE_EXIT_MS,
+      onExit: (code) => {
+        safeLog(log, (l) => l.flush?.());
+        process.exit(code);
+      },
+    });
+    server = s;
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void s.close(0));
+    await s.listen();
+    s.context.services.codeql = { close: cancelCodeqlRuns };
+    getWatcher(s.context).loadPersisted();
+    listening = true;
+    endStartReport();
   } catch (err) {
-    log.error({ err }, 'daemon could not start');
-    process.stderr.write(`reflexgen daemon: ${(err as Error).message}\n`);
+    safeLog(log, (l) => l.error({ err }, 'daemon could not start'));
+    reportStartFailure(oneLine(err));
+    endStartReport();
     process.exit(1);
   }
 }

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { daemonPaths, ensurePrivateDir, type DaemonPaths } from '../shared/paths.js';
 import {
   ErrorCodes,
+  HEARTBEAT_INTERVAL_MS,
   HelloParamsSchema,
+  MAX_MESSAGE_BYTES,
   RequestSchema,
   TOKEN_HEADER,
   type HelloResult,
@@ -16,8 +18,8 @@ import {
 import { RpcError } from '../shared/rpc.js';
 import { ensureToken } from '../shared/token.js';
 import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
-import { handlers } from './handlers/index.js';
-import type { DaemonContext, RequestContext } from './handlers/types.js';
+import { findHandler } from './handlers/index.js';
+import type { DaemonContext, Handler, RequestContext } from './handlers/types.js';
 import { describeZodError } from '../shared/config.js';
 
 export interface StartOptions {
@@ -40,6 +42,19 @@ export function socketAlive(path: string): Promise<boolean> {
   });
 }
 
+/** A message at least this big is followed by a full garbage collection once it is answered. */
+const BIG_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** Requests one connection may have running at once; the hook and the CLI send one at a time. */
+const MAX_IN_FLIGHT = 8;
+
+/** A client-chosen string, cut short and made printable for an error message or the log. */
+function shown(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.slice(0, 64).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  return s.length > 64 ? `${clean}...` : clean;
+}
+
 function tokenMatches(given: string | string[] | undefined, expected: string): boolean {
   if (typeof given !== 'string') return false;
   const a = Buffer.from(given);
@@ -56,6 +71,7 @@ export class DaemonServer {
   private idleTimer?: NodeJS.Timeout;
   private connections = new Set<WebSocket>();
   private closing = false;
+  private collectTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: StartOptions) {
     this.paths = daemonPaths(opts.env);
@@ -75,7 +91,7 @@ export class DaemonServer {
 
   async listen(): Promise<void> {
     ensurePrivateDir(this.paths.state);
-    ensurePrivateDir(dirname(this.paths.socket));
+    ensurePrivateDir(dirname(this.paths.socket), dirname(this.paths.socket) === this.paths.state ? 'state directory' : 'socket directory');
     this.token = await ensureToken(this.paths.token);
     if (existsSync(this.paths.socket)) {
       if (await socketAlive(this.paths.socket)) throw new Error(`another daemon already listens on ${this.paths.socket}`);
@@ -86,7 +102,9 @@ export class DaemonServer {
     });
     this.wss = new WebSocketServer({
       server: this.http,
-      maxPayload: 512 * 1024 * 1024,
+      // Bounds what one client can make the daemon buffer; ws answers a bigger message (also one
+      // split into fragments) with close code 1009 on that connection only.
+      maxPayload: MAX_MESSAGE_BYTES,
       verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number, msg?: string) => void) => {
         // Browsers always send Origin; no legitimate client of ours does. Refuse them outright.
         if (info.req.headers.origin !== undefined) {
@@ -101,13 +119,40 @@ export class DaemonServer {
       },
     });
     this.wss.on('connection', (ws) => this.onConnection(ws));
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.paths.socket, () => resolve());
+    // Errors of the server objects themselves (not of one connection) are logged, never fatal.
+    this.wss.on('error', (err) => this.opts.log.error({ err }, 'WebSocket server error'));
+    // Bad HTTP before the upgrade: answer 400 and drop that socket only.
+    this.http.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      socket.destroy();
     });
-    chmodSync(this.paths.socket, 0o600);
-    writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
-    this.opts.log.info({ socket: this.paths.socket, version: this.context.version }, 'daemon listening');
+    // The socket is created with the process umask; make it private from its first moment, so a
+    // client never sees it looser than 0600 (clients refuse such a socket).
+    const umask = process.umask(0o077);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.http.once('error', reject);
+        this.http.listen(this.paths.socket, () => resolve());
+      });
+    } finally {
+      process.umask(umask);
+    }
+    this.http.on('error', (err) => this.opts.log.error({ err }, 'HTTP server error'));
+    try {
+      chmodSync(this.paths.socket, 0o600);
+      try {
+        writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
+      } catch (err) {
+        throw new Error(`could not write the pid file ${this.paths.pid}: ${(err as Error).message}`);
+      }
+      this.opts.log.info({ socket: this.paths.socket, version: this.context.version }, 'daemon listening');
+    } catch (err) {
+      // A daemon that cannot finish starting (a full disk) leaves no socket or pid file behind.
+      this.http.close();
+      rmSync(this.paths.socket, { force: true });
+      rmSync(this.paths.pid, { force: true });
+      throw err;
+    }
     this.armIdle();
   }
 
@@ -126,77 +171,148 @@ export class DaemonServer {
   private onConnection(ws: WebSocket): void {
     this.connections.add(ws);
     this.armIdle();
-    let helloDone = false;
+    const conn = { helloDone: false, inFlight: 0 };
     const abort = new AbortController();
     ws.on('close', () => {
       this.connections.delete(ws);
       abort.abort();
       this.armIdle();
     });
-    const send = (msg: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
-    };
-    const fail = (id: string | number | null, code: number, message: string) =>
-      send({ jsonrpc: '2.0', id, error: { code, message } });
-
-    ws.on('message', async (data) => {
+    // A frame that breaks RFC 6455 (bad UTF-8, RSV bits, unknown opcode, no mask, over
+    // maxPayload) is this connection's problem: ws has already sent the close frame with the
+    // reason; drop the socket shortly after so a peer that never answers holds nothing.
+    ws.on('error', (err: Error & { code?: string }) => {
+      this.opts.log.warn({ code: err.code, reason: err.message }, 'closed a connection that broke the protocol');
+      setTimeout(() => ws.terminate(), 1000).unref();
+      // An over-size message may have buffered up to the limit before it was refused.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.collectSoon();
+    });
+    ws.on('message', (data, isBinary) => {
       this.armIdle();
-      let raw: unknown;
+      const big = (data as Buffer).length >= BIG_MESSAGE_BYTES;
       try {
-        raw = JSON.parse(data.toString());
-      } catch {
-        return fail(null, ErrorCodes.ParseError, 'message is not valid JSON');
-      }
-      const parsed = RequestSchema.safeParse(raw);
-      if (!parsed.success) return fail(null, ErrorCodes.InvalidRequest, describeZodError('request', parsed.error));
-      const req = parsed.data;
-      if (req.method === 'hello') {
-        const hp = HelloParamsSchema.safeParse(req.params ?? {});
-        if (!hp.success) return fail(req.id, ErrorCodes.InvalidParams, describeZodError('hello', hp.error));
-        if (hp.data.protocolVersion !== PROTOCOL_VERSION) {
-          return fail(req.id, ErrorCodes.VersionMismatch, `protocol ${hp.data.protocolVersion} is not ${PROTOCOL_VERSION}`);
-        }
-        helloDone = true;
-        const result: HelloResult = {
-          protocolVersion: PROTOCOL_VERSION,
-          daemonVersion: this.context.version,
-          pid: process.pid,
-          startedAt: this.context.startedAt.toISOString(),
-        };
-        return send({ jsonrpc: '2.0', id: req.id, result });
-      }
-      if (!helloDone) return fail(req.id, ErrorCodes.HelloRequired, 'the first request must be hello');
-      if (this.closing) return fail(req.id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
-      const handler = handlers[req.method];
-      if (!handler) return fail(req.id, ErrorCodes.MethodNotFound, `unknown method ${req.method}`);
-      const params = handler.params.safeParse(req.params);
-      if (!params.success) return fail(req.id, ErrorCodes.InvalidParams, describeZodError(req.method, params.error));
-      const ctx: RequestContext = {
-        daemon: this.context,
-        requestId: req.id,
-        signal: abort.signal,
-        progress: (stage, message, done, total) =>
-          send({ jsonrpc: '2.0', method: 'progress', params: { requestId: req.id, stage, message, done, total } }),
-      };
-      const started = performance.now();
-      try {
-        const result = await handler.handle(params.data, ctx);
-        const checked = handler.result.safeParse(result);
-        if (!checked.success) throw new Error(describeZodError(`${req.method} result`, checked.error));
-        send({ jsonrpc: '2.0', id: req.id, result: checked.data });
-        this.opts.log.info({ method: req.method, ms: Math.round(performance.now() - started) }, 'request done');
+        this.onMessage(ws, conn, abort.signal, data as Buffer, isBinary, big);
+        if (big) this.collectSoon();
       } catch (err) {
-        if (err instanceof RpcError) return fail(req.id, err.code, err.message);
-        this.opts.log.error({ err, method: req.method }, 'request failed');
-        fail(req.id, ErrorCodes.Internal, (err as Error).message);
+        // Nothing one message does may take the daemon down for everyone else.
+        this.opts.log.error({ err }, 'dropped a connection after an unexpected error');
+        ws.terminate();
       }
     });
+  }
+
+  /*
+   * After a message of tens of MiB the heap holds its copies (raw bytes, the decoded string, the
+   * parsed JSON) until V8 decides on a major GC, which an idle daemon may not do for a long time:
+   * the RSS stayed high. The client starts the daemon with --expose-gc, and one collection shortly
+   * after such a request returns the memory (a no-op when the flag is missing).
+   */
+  private collectSoon(): void {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return;
+    if (this.collectTimer) clearTimeout(this.collectTimer);
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = undefined;
+      gc();
+    }, 200);
+    this.collectTimer.unref();
+  }
+
+  private send(ws: WebSocket, msg: unknown): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  private fail(ws: WebSocket, id: string | number | null, code: number, message: string): void {
+    this.send(ws, { jsonrpc: '2.0', id, error: { code, message } });
+  }
+
+  /**
+   * Parses and dispatches one message synchronously, so the raw frame and the parsed JSON are
+   * garbage once the handler has its validated params: a 60 MiB request does not stay referenced
+   * by a suspended async frame for as long as its check runs.
+   */
+  private onMessage(
+    ws: WebSocket,
+    conn: { helloDone: boolean; inFlight: number },
+    signal: AbortSignal,
+    data: Buffer,
+    isBinary: boolean,
+    big: boolean,
+  ): void {
+    if (isBinary) return this.fail(ws, null, ErrorCodes.InvalidRequest, 'binary messages are not part of the protocol');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.fail(ws, null, ErrorCodes.ParseError, 'message is not valid JSON');
+    }
+    const parsed = RequestSchema.safeParse(raw);
+    if (!parsed.success) return this.fail(ws, null, ErrorCodes.InvalidRequest, describeZodError('request', parsed.error));
+    const req = parsed.data;
+    if (req.method === 'hello') {
+      const hp = HelloParamsSchema.safeParse(req.params ?? {});
+      if (!hp.success) return this.fail(ws, req.id, ErrorCodes.InvalidParams, describeZodError('hello', hp.error));
+      if (hp.data.protocolVersion !== PROTOCOL_VERSION) {
+        return this.fail(ws, req.id, ErrorCodes.VersionMismatch, `protocol ${hp.data.protocolVersion} is not ${PROTOCOL_VERSION}`);
+      }
+      conn.helloDone = true;
+      const result: HelloResult = {
+        protocolVersion: PROTOCOL_VERSION,
+        daemonVersion: this.context.version,
+        pid: process.pid,
+        startedAt: this.context.startedAt.toISOString(),
+      };
+      return this.send(ws, { jsonrpc: '2.0', id: req.id, result });
+    }
+    if (!conn.helloDone) return this.fail(ws, req.id, ErrorCodes.HelloRequired, 'the first request must be hello');
+    if (this.closing) return this.fail(ws, req.id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
+    const handler = findHandler(req.method);
+    if (!handler) return this.fail(ws, req.id, ErrorCodes.MethodNotFound, `unknown method ${shown(req.method)}`);
+    if (conn.inFlight >= MAX_IN_FLIGHT) {
+      return this.fail(ws, req.id, ErrorCodes.InvalidRequest, `more than ${MAX_IN_FLIGHT} requests at once on one connection`);
+    }
+    const params = handler.params.safeParse(req.params);
+    if (!params.success) return this.fail(ws, req.id, ErrorCodes.InvalidParams, describeZodError(req.method, params.error));
+    conn.inFlight++;
+    void this.run(ws, handler, req.method, req.id, params.data, signal).finally(() => {
+      conn.inFlight--;
+      if (big) this.collectSoon();
+    });
+  }
+
+  private async run(ws: WebSocket, handler: Handler<any, any>, method: string, id: string | number, params: unknown, signal: AbortSignal): Promise<void> {
+    const ctx: RequestContext = {
+      daemon: this.context,
+      requestId: id,
+      signal,
+      progress: (stage, message, done, total) =>
+        this.send(ws, { jsonrpc: '2.0', method: 'progress', params: { requestId: id, stage, message, done, total } }),
+    };
+    // The client gives up after a silence (REFLEXGEN_SILENCE_TIMEOUT_MS); this says "still working"
+    // as long as the event loop turns. A daemon stopped or stuck in synchronous work sends none.
+    const heartbeat = setInterval(() => this.send(ws, { jsonrpc: '2.0', method: 'heartbeat', params: { requestId: id } }), HEARTBEAT_INTERVAL_MS);
+    heartbeat.unref();
+    const started = performance.now();
+    try {
+      const result = await handler.handle(params, ctx);
+      const checked = handler.result.safeParse(result);
+      if (!checked.success) throw new Error(describeZodError(`${method} result`, checked.error));
+      this.send(ws, { jsonrpc: '2.0', id, result: checked.data });
+      this.opts.log.info({ method, ms: Math.round(performance.now() - started) }, 'request done');
+    } catch (err) {
+      if (err instanceof RpcError) return this.fail(ws, id, err.code, err.message);
+      this.opts.log.error({ err, method }, 'request failed');
+      this.fail(ws, id, ErrorCodes.Internal, (err as Error)?.message ?? String(err));
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   async close(code: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.collectTimer) clearTimeout(this.collectTimer);
     for (const ws of this.connections) ws.close(1001, 'daemon stopping');
     await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
     await new Promise<void>((resolve) => this.http?.close(() => resolve()));

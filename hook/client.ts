@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, closeSync, fstatSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { daemonPaths, ensurePrivateDir, packageRoot, type DaemonPaths } from '../shared/paths.js';
-import { ErrorCodes, TOKEN_HEADER } from '../shared/protocol-constants.js';
+import type { Readable } from 'node:stream';
+import { assertPrivateDir, daemonPaths, ensurePrivateDir, packageRoot, UnsafePathError, verifySocket, type DaemonPaths } from '../shared/paths.js';
+import { DEFAULT_SILENCE_TIMEOUT_MS, ErrorCodes, TOKEN_HEADER } from '../shared/protocol-constants.js';
 import type { HelloResult, ProgressParams } from '../shared/protocol.js';
 import * as validate from '../shared/protocol-validators.js';
 import type { GeneratedValidator } from '../shared/protocol-validators.js';
 import { RpcError } from '../shared/rpc.js';
-import { connectWs, HandshakeError, type WsLite } from './ws-client.js';
+import { connectWs, HandshakeError, MessageTooLargeError, type CloseInfo, type WsLite } from './ws-client.js';
 import { readToken } from '../shared/token.js';
 import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
 
@@ -21,6 +22,19 @@ export type ProgressHandler = (p: ProgressParams) => void;
 
 export class DaemonUnavailableError extends Error {
   override name = 'DaemonUnavailableError';
+}
+
+/** Text from the daemon or its files, made safe for one terminal line. */
+function printable(s: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/\x1b\[[0-?]*[ -\/]*[@-~]/g, '').replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/** REFLEXGEN_SILENCE_TIMEOUT_MS, else the default; how long a request may go without any message. */
+export function silenceTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.REFLEXGEN_SILENCE_TIMEOUT_MS);
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_SILENCE_TIMEOUT_MS;
 }
 
 interface Pending {
@@ -42,17 +56,43 @@ const RESULT_VALIDATORS: Record<string, GeneratedValidator> = { hello: validate.
 export class DaemonClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  private silenceTimer?: NodeJS.Timeout;
   hello?: HelloResult;
 
-  constructor(private readonly ws: WsLite) {
+  constructor(
+    private readonly ws: WsLite,
+    private readonly silenceMs = silenceTimeoutMs(),
+  ) {
     ws.onMessage((text) => this.onMessage(text));
-    ws.onClose(() => {
-      for (const p of this.pending.values()) p.reject(new DaemonUnavailableError('the daemon closed the connection'));
-      this.pending.clear();
-    });
+    ws.onClose((info) => this.failAll(closeMessage(info)));
+  }
+
+  private failAll(message: string): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    for (const p of this.pending.values()) p.reject(new DaemonUnavailableError(message));
+    this.pending.clear();
+  }
+
+  /*
+   * While an answer is owed, any message (the daemon sends a heartbeat every second while it
+   * works) restarts the clock; silence for silenceMs means the daemon is stopped (SIGSTOP), wedged
+   * in synchronous work, or gone without closing the socket, and the request fails so that
+   * failMode, not the daemon, decides the commit.
+   */
+  private armSilence(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    if (this.pending.size === 0) return;
+    this.silenceTimer = setTimeout(() => {
+      const who = this.hello?.pid ? ` (pid ${this.hello.pid})` : '';
+      this.failAll(`the daemon${who} sent nothing for ${(this.silenceMs / 1000).toFixed(1)} s: it is stopped or stuck`);
+      this.ws.close();
+    }, this.silenceMs);
   }
 
   private onMessage(text: string): void {
+    this.armSilence();
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -61,6 +101,8 @@ export class DaemonClient {
     }
     if (!validate.ServerMessage(msg)) return;
     const m = msg as { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
+    // A heartbeat only says the daemon is alive; armSilence above has counted it.
+    if (m.method === 'heartbeat') return;
     if (m.method === 'progress') {
       if (validate.ProgressParams(m.params)) {
         const p = m.params as ProgressParams;
@@ -72,6 +114,7 @@ export class DaemonClient {
     const waiter = this.pending.get(Number(m.id));
     if (!waiter) return;
     this.pending.delete(Number(m.id));
+    this.armSilence();
     if (m.error) waiter.reject(new RpcError(m.error.code, m.error.message));
     else if (waiter.check && !waiter.check(m.result)) waiter.reject(invalid(`${waiter.method} result`, waiter.check));
     else waiter.resolve(m.result);
@@ -85,23 +128,48 @@ export class DaemonClient {
         this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
       } catch (err) {
         this.pending.delete(id);
-        reject(new DaemonUnavailableError(`could not send to the daemon: ${(err as Error).message}`));
+        const why = err instanceof MessageTooLargeError ? err.message : `could not send to the daemon: ${(err as Error).message}`;
+        reject(new DaemonUnavailableError(why));
+        return;
       }
+      this.armSilence();
     });
   }
 
   close(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
     this.ws.close();
   }
+}
+
+function closeMessage(info: CloseInfo): string {
+  if (info.code === 1009) return `the daemon refused a message over its size limit${info.reason ? ` (${printable(info.reason)})` : ''}`;
+  if (info.code === undefined || info.code === 1000 || info.code === 1001) return 'the daemon closed the connection';
+  return `the daemon closed the connection (${info.code}${info.reason ? `: ${printable(info.reason)}` : ''})`;
 }
 
 function connectOnce(paths: DaemonPaths, token: string): Promise<WsLite> {
   return connectWs(paths.socket, { [TOKEN_HEADER]: token });
 }
 
+/**
+ * The trust checks, before anything (the token above all) goes to the socket: the state dir
+ * holding the token and the socket's dir are real directories of this user with mode 0700, the
+ * socket is this user's and private, the token file is this user's regular file with mode 0600.
+ * Another local user who pre-created the socket's directory (or made it reachable) gets nothing.
+ * Returns the token, undefined when there is no daemon to talk to, or throws UnsafePathError.
+ */
+function trustedToken(paths: DaemonPaths): string | undefined {
+  if (!existsSync(paths.state)) return undefined;
+  assertPrivateDir(paths.state);
+  if (!verifySocket(paths)) return undefined;
+  return readToken(paths.token);
+}
+
 async function connectAndHello(paths: DaemonPaths, client: string): Promise<DaemonClient | undefined> {
-  const token = readToken(paths.token);
-  if (!token || !existsSync(paths.socket)) return undefined;
+  const token = trustedToken(paths);
+  if (!token) return undefined;
   let ws: WsLite;
   try {
     ws = await connectOnce(paths, token);
@@ -161,48 +229,95 @@ function daemonEntry(): string {
   return join(packageRoot(), 'dist', 'daemon', 'main.js');
 }
 
-function logTail(paths: DaemonPaths): string {
+/** The last line of a file in the state dir, read from its end only (a log may be large). */
+function lastLine(file: string): string {
+  let fd: number | undefined;
   try {
-    const lines = readFileSync(paths.log, 'utf8').trim().split('\n');
-    const last = lines[lines.length - 1] ?? '';
-    try {
-      return JSON.parse(last).msg ?? last;
-    } catch {
-      return last;
-    }
+    fd = openSync(file, 'r');
+    const { size } = fstatSync(fd);
+    const len = Math.min(size, 8192);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const lines = buf.toString('utf8').trim().split('\n');
+    return lines[lines.length - 1] ?? '';
   } catch {
     return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
-/** Spawns the daemon detached and waits until it answers. Caller holds the start lock. */
+function logTail(paths: DaemonPaths): string {
+  const last = lastLine(paths.log);
+  try {
+    const entry = JSON.parse(last) as { msg?: string; err?: { message?: string } };
+    return printable([entry.msg, entry.err?.message].filter(Boolean).join(': ') || last);
+  } catch {
+    return printable(last);
+  }
+}
+
+/** Start-up attempts fail quietly while the daemon comes up; a trust failure never does. */
+const unlessUnsafe = (err: unknown): undefined => {
+  if (err instanceof UnsafePathError) throw err;
+  return undefined;
+};
+
+/**
+ * Spawns the daemon detached and waits until it answers. Caller holds the start lock.
+ * Besides its stderr file the daemon gets a pipe on fd 3 (REFLEXGEN_START_FD) on which it writes
+ * why it could not start, and which it closes once it listens: on a full disk neither its log
+ * nor its stderr file can hold that reason, the pipe can.
+ */
 async function spawnDaemon(paths: DaemonPaths, client: string, timeoutMs: number): Promise<DaemonClient> {
   ensurePrivateDir(paths.state);
-  const errFd = openSync(join(paths.state, 'daemon.stderr'), 'a', 0o600);
-  const child = spawn(process.execPath, [daemonEntry()], { detached: true, stdio: ['ignore', 'ignore', errFd], env: process.env });
-  closeSync(errFd);
+  let errFd: number | 'ignore' = 'ignore';
+  try {
+    errFd = openSync(join(paths.state, 'daemon.stderr'), 'a', 0o600);
+  } catch {
+    /* a full disk may not even take the file; the start pipe still carries the reason */
+  }
+  // --expose-gc: the daemon collects right after a huge request instead of holding its memory.
+  const child = spawn(process.execPath, ['--expose-gc', daemonEntry()], {
+    detached: true,
+    stdio: ['ignore', 'ignore', errFd, 'pipe'],
+    env: { ...process.env, REFLEXGEN_START_FD: '3' },
+  });
+  if (typeof errFd === 'number') closeSync(errFd);
   let exited: number | null | undefined;
+  let startReport = '';
+  const startPipe = child.stdio[3] as Readable | null;
+  startPipe?.on('data', (chunk: Buffer) => {
+    if (startReport.length < 4096) startReport += chunk.toString('utf8');
+  });
+  startPipe?.on('error', () => undefined);
   child.once('exit', (code) => (exited = code));
   child.unref();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) {
-      // It may have lost a race to another daemon that now answers.
-      const c = await connectAndHello(paths, client).catch(() => undefined);
-      if (c) return c;
-      let detail = '';
-      try {
-        detail = readFileSync(join(paths.state, 'daemon.stderr'), 'utf8').trim().split('\n').pop() ?? '';
-      } catch {
-        /* none */
+  const done = () => startPipe?.destroy();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (exited !== undefined) {
+        // It may have lost a race to another daemon that now answers.
+        const c = await connectAndHello(paths, client).catch(unlessUnsafe);
+        if (c) return c;
+        await sleep(20); // let the pipe's last bytes arrive
+        const reason = (startReport.split('\n').map((l) => l.trim()).find(Boolean) || lastLine(join(paths.state, 'daemon.stderr'))).replace(
+          /^reflexgen daemon: /,
+          '',
+        );
+        const detail = printable(reason || logTail(paths));
+        throw new DaemonUnavailableError(`the daemon exited during start-up (code ${exited})${detail ? `: ${detail}` : ''}`);
       }
-      throw new DaemonUnavailableError(`the daemon exited during start-up (code ${exited})${detail ? `: ${detail}` : ''}`);
+      const c = await connectAndHello(paths, client).catch(unlessUnsafe);
+      if (c) return c;
+      await sleep(40);
     }
-    const c = await connectAndHello(paths, client).catch(() => undefined);
-    if (c) return c;
-    await sleep(40);
+    const detail = printable(startReport.trim().split('\n')[0] ?? '') || logTail(paths);
+    throw new DaemonUnavailableError(`the daemon did not answer within ${timeoutMs} ms${detail ? ` (${detail})` : ''}`);
+  } finally {
+    done();
   }
-  throw new DaemonUnavailableError(`the daemon did not answer within ${timeoutMs} ms${logTail(paths) ? ` (log: ${logTail(paths)})` : ''}`);
 }
 
 export interface ConnectOptions {
@@ -268,7 +383,7 @@ export async function withDaemon<T>(fn: (client: DaemonClient) => Promise<T>, op
 /** Stops the daemon if one runs; true when one was stopped. */
 export async function stopDaemon(env?: NodeJS.ProcessEnv): Promise<boolean> {
   const paths = daemonPaths(env);
-  const c = await connectAndHello(paths, 'cli').catch(() => undefined);
+  const c = await connectAndHello(paths, 'cli').catch(unlessUnsafe);
   if (!c) {
     if (existsSync(paths.socket)) rmSync(paths.socket, { force: true });
     return false;

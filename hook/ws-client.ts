@@ -1,4 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
+import { MAX_MESSAGE_BYTES } from '../shared/protocol-constants.js';
 
 /*
  * A minimal RFC 6455 WebSocket client over a Unix socket, for the hook only. The `ws` package is
@@ -31,12 +32,25 @@ export class HandshakeError extends Error {
   }
 }
 
+/** Why the connection ended, when the peer said so in a close frame or broke the protocol. */
+export interface CloseInfo {
+  code?: number;
+  reason?: string;
+}
+
 export interface WsLite {
+  /** Throws when the message is over MAX_MESSAGE_BYTES: the daemon would refuse it anyway. */
   send(text: string): void;
   close(): void;
   onMessage(fn: (text: string) => void): void;
-  onClose(fn: () => void): void;
+  onClose(fn: (info: CloseInfo) => void): void;
 }
+
+export class MessageTooLargeError extends Error {
+  override name = 'MessageTooLargeError';
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 function frame(opcode: number, payload: Buffer): Buffer {
   const mask = randomBytes(4);
@@ -56,22 +70,35 @@ function frame(opcode: number, payload: Buffer): Buffer {
   return Buffer.concat([head, mask, body]);
 }
 
-export function connectWs(socketPath: string, headers: Record<string, string>, timeoutMs = 5000): Promise<WsLite> {
+export function connectWs(
+  socketPath: string,
+  headers: Record<string, string>,
+  timeoutMs = 5000,
+  maxMessageBytes = MAX_MESSAGE_BYTES,
+): Promise<WsLite> {
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString('base64');
     const sock: Socket = createConnection(socketPath);
     let buf: Buffer = Buffer.alloc(0);
     let open = false;
     let fragments: Buffer[] = [];
+    let fragmentBytes = 0;
+    let closeInfo: CloseInfo = {};
     let onMessage: (t: string) => void = () => undefined;
-    let onClose: () => void = () => undefined;
+    let onClose: (info: CloseInfo) => void = () => undefined;
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new HandshakeError(`no WebSocket handshake within ${timeoutMs} ms`));
     }, timeoutMs);
 
     const api: WsLite = {
-      send: (text) => sock.write(frame(0x1, Buffer.from(text))),
+      send: (text) => {
+        const payload = Buffer.from(text);
+        if (payload.length > maxMessageBytes) {
+          throw new MessageTooLargeError(`the request is ${mib(payload.length)}, over the ${mib(maxMessageBytes)} the daemon accepts in one message`);
+        }
+        sock.write(frame(0x1, payload));
+      },
       close: () => {
         if (!sock.destroyed) sock.end(frame(0x8, Buffer.from([0x03, 0xe8])));
         sock.destroy();
@@ -80,8 +107,16 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
       onClose: (fn) => (onClose = fn),
     };
 
+    // A peer that breaks the protocol (or announces more than we take) ends the connection.
+    const protocolError = (reason: string) => {
+      closeInfo = { code: 1002, reason };
+      buf = Buffer.alloc(0);
+      fragments = [];
+      sock.destroy();
+    };
+
     const readFrames = () => {
-      for (;;) {
+      while (!sock.destroyed) {
         if (buf.length < 2) return;
         const fin = (buf[0] & 0x80) !== 0;
         const opcode = buf[0] & 0x0f;
@@ -94,8 +129,13 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
           off = 4;
         } else if (len === 127) {
           if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
+          const big = buf.readBigUInt64BE(2);
+          if (big > BigInt(maxMessageBytes)) return protocolError(`the daemon announced a ${big} byte frame`);
+          len = Number(big);
           off = 10;
+        }
+        if (len > maxMessageBytes || fragmentBytes + len > maxMessageBytes) {
+          return protocolError(`the daemon sent a message over ${mib(maxMessageBytes)}`);
         }
         const maskKey = masked ? buf.subarray(off, off + 4) : undefined;
         if (masked) off += 4;
@@ -104,6 +144,7 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
         buf = buf.subarray(off + len);
         if (maskKey) for (let i = 0; i < payload.length; i++) payload[i] ^= maskKey[i & 3];
         if (opcode === 0x8) {
+          if (payload.length >= 2) closeInfo = { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString('utf8') };
           sock.destroy();
           return;
         }
@@ -113,9 +154,11 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
         }
         if (opcode === 0xa) continue;
         fragments.push(payload);
+        fragmentBytes += payload.length;
         if (fin) {
           const text = Buffer.concat(fragments).toString('utf8');
           fragments = [];
+          fragmentBytes = 0;
           onMessage(text);
         }
       }
@@ -125,7 +168,15 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       if (!open) {
         const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
+        if (end < 0) {
+          // Whatever answers is not our daemon if its response head does not end soon.
+          if (buf.length > 16 * 1024) {
+            clearTimeout(timer);
+            sock.destroy();
+            reject(new HandshakeError('the daemon sent an over-long handshake response'));
+          }
+          return;
+        }
         const head = buf.subarray(0, end).toString('latin1').split('\r\n');
         buf = buf.subarray(end + 4);
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1]);
@@ -149,7 +200,7 @@ export function connectWs(socketPath: string, headers: Record<string, string>, t
     });
     sock.on('close', () => {
       clearTimeout(timer);
-      if (open) onClose();
+      if (open) onClose(closeInfo);
     });
     const lines = [
       'GET / HTTP/1.1',

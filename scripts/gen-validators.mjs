@@ -12,6 +12,7 @@ const schemas = {
   HelloResult: P.HelloResultSchema,
   CheckResult: P.CheckResultSchema,
   ProgressParams: P.ProgressParamsSchema,
+  HeartbeatParams: P.HeartbeatParamsSchema,
 };
 const ajv = new Ajv2020.default({ code: { source: true, esm: true, optimize: true }, strict: false, allErrors: false });
 const refs = {};

@@ -11,3 +11,4 @@ export declare const ServerMessage: GeneratedValidator;
 export declare const HelloResult: GeneratedValidator;
 export declare const CheckResult: GeneratedValidator;
 export declare const ProgressParams: GeneratedValidator;
+export declare const HeartbeatParams: GeneratedValidator;

@@ -6,7 +6,7 @@ import { AnalyzerStatusSchema, FindingSchema, LANGUAGES, VerdictSchema } from '.
  * message with these schemas; the first request on a connection must be `hello`.
  */
 
-export { ErrorCodes, TOKEN_HEADER } from './protocol-constants.js';
+export { ErrorCodes, TOKEN_HEADER, MAX_MESSAGE_BYTES, HEARTBEAT_INTERVAL_MS, DEFAULT_SILENCE_TIMEOUT_MS } from './protocol-constants.js';
 
 const Id = z.union([z.number().int(), z.string()]);
 
@@ -167,6 +167,12 @@ export const ProgressParamsSchema = z.object({
   total: z.number().int().optional(),
 });
 export type ProgressParams = z.infer<typeof ProgressParamsSchema>;
+
+// ---- heartbeat notification -------------------------------------------------------------------
+
+/** Sent every HEARTBEAT_INTERVAL_MS while a request runs: silence means a stopped or wedged daemon. */
+export const HeartbeatParamsSchema = z.object({ requestId: Id });
+export type HeartbeatParams = z.infer<typeof HeartbeatParamsSchema>;
 
 // ---- knowledge base (kb.*) ---------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { connectWs } from '../../hook/ws-client.js';
+import { connectWs, MessageTooLargeError } from '../../hook/ws-client.js';
 
 /* The hook's own WebSocket client against the real `ws` server the daemon uses. */
 
@@ -65,6 +65,21 @@ describe('hook/ws-client', () => {
   it('tells the caller when the server closes the connection', async () => {
     const socket = await server((ws) => ws.close(1000, 'bye'));
     const c = await connectWs(socket, { 'x-token': 'good' });
-    await new Promise<void>((r) => c.onClose(r));
+    const info = await new Promise<{ code?: number; reason?: string }>((r) => c.onClose(r));
+    expect(info).toEqual({ code: 1000, reason: 'bye' });
+  });
+
+  it('refuses to send a message over its limit, and drops a server that sends one', async () => {
+    const socket = await server((ws) => ws.on('message', () => ws.send('z'.repeat(2000))));
+    const c = await connectWs(socket, { 'x-token': 'good' }, 5000, 1024);
+    expect(() => c.send('y'.repeat(1025))).toThrow(MessageTooLargeError);
+    const got: string[] = [];
+    c.onMessage((t) => got.push(t));
+    const closed = new Promise<{ code?: number; reason?: string }>((r) => c.onClose(r));
+    c.send('small');
+    const info = await closed;
+    expect(got).toEqual([]);
+    expect(info.code).toBe(1002);
+    expect(info.reason).toMatch(/over .*MiB/);
   });
 });
