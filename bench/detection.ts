@@ -97,6 +97,10 @@ export interface PairRow {
   vuln: number;
   fixed: number;
   pair: number;
+  /** Vulnerable version flagged by a blocking finding (warning or error) of the family. */
+  vulnBlocking: number;
+  /** Fixed version flagged by a blocking finding of the family. */
+  fixedBlocking: number;
   rules: Record<string, number>;
   fixedRules: Record<string, number>;
 }
@@ -108,7 +112,7 @@ export function pairTable(pairs: Pair[]): PairRow[] {
   const row = (cwe: string, lang: string): PairRow => {
     const k = `${cwe}/${lang}`;
     let r = rows.get(k);
-    if (!r) rows.set(k, (r = { cwe, lang, pairs: 0, vuln: 0, fixed: 0, pair: 0, rules: {}, fixedRules: {} }));
+    if (!r) rows.set(k, (r = { cwe, lang, pairs: 0, vuln: 0, fixed: 0, pair: 0, vulnBlocking: 0, fixedBlocking: 0, rules: {}, fixedRules: {} }));
     return r;
   };
   for (const p of pairs) {
@@ -119,6 +123,8 @@ export function pairTable(pairs: Pair[]): PairRow[] {
       if (hv.length) r.vuln++;
       if (hf.length) r.fixed++;
       if (hv.length && !hf.length) r.pair++;
+      if (hv.some((f) => f.severity !== 'note')) r.vulnBlocking++;
+      if (hf.some((f) => f.severity !== 'note')) r.fixedBlocking++;
       for (const id of new Set(hv.map((f) => f.ruleId))) r.rules[id] = (r.rules[id] ?? 0) + 1;
       for (const id of new Set(hf.map((f) => f.ruleId))) r.fixedRules[id] = (r.fixedRules[id] ?? 0) + 1;
     }
@@ -133,6 +139,7 @@ export interface CorpusResult {
   perKloc: number;
   byRule: Record<string, number>;
   nonBlocking: number;
+  notesByRule: Record<string, number>;
   projects: { repo: string; files: number; lines: number; blocking: number }[];
   samples: string[];
 }
@@ -151,7 +158,7 @@ function* sourceFiles(dir: string): Generator<string> {
 export function corpusFalseAlarms(corpus: string): CorpusResult | null {
   const dirs = CORPUS.map((c) => ({ ...c, dir: join(corpus, c.repo.replace('/', '+')) }));
   if (dirs.some((d) => !existsSync(d.dir))) return null;
-  const res: CorpusResult = { files: 0, lines: 0, blocking: 0, perKloc: 0, byRule: {}, nonBlocking: 0, projects: [], samples: [] };
+  const res: CorpusResult = { files: 0, lines: 0, blocking: 0, perKloc: 0, byRule: {}, nonBlocking: 0, notesByRule: {}, projects: [], samples: [] };
   for (const d of dirs) {
     const proj = { repo: d.repo, files: 0, lines: 0, blocking: 0 };
     for (const file of sourceFiles(d.dir)) {
@@ -170,6 +177,7 @@ export function corpusFalseAlarms(corpus: string): CorpusResult | null {
       for (const f of findings) {
         if (f.severity === 'note') {
           res.nonBlocking++;
+          res.notesByRule[f.ruleId] = (res.notesByRule[f.ruleId] ?? 0) + 1;
           continue;
         }
         proj.blocking++;
@@ -202,11 +210,16 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     rows = pairTable(pairs);
     const secs = (performance.now() - t0) / 1000;
     md.push(`## SVEN pairs (${pairs.length} pairs, ${(secs * 1000 / (2 * pairs.length)).toFixed(1)} ms/file)`, '');
-    md.push('| CWE | lang | pairs | vuln | fixed | pair | rules on vulnerable (on fixed) |', '|---|---|---|---|---|---|---|');
+    md.push(
+      'Any severity counts (notes included); "blocking" columns count only warning/error findings.',
+      '',
+      '| CWE | lang | pairs | vuln | fixed | pair | vuln blocking | fixed blocking | rules on vulnerable (on fixed) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
     for (const r of rows) {
       const rules = Object.entries(r.rules).sort((a, b) => b[1] - a[1]).slice(0, 4)
         .map(([k, v]) => `${k} ${v}${r.fixedRules[k] ? ` (${r.fixedRules[k]})` : ''}`).join(', ') || '-';
-      md.push(`| ${r.cwe} | ${r.lang} | ${r.pairs} | ${r.vuln} (${pct(r.vuln, r.pairs)}) | ${r.fixed} (${pct(r.fixed, r.pairs)}) | ${r.pair} (${pct(r.pair, r.pairs)}) | ${rules} |`);
+      md.push(`| ${r.cwe} | ${r.lang} | ${r.pairs} | ${r.vuln} (${pct(r.vuln, r.pairs)}) | ${r.fixed} (${pct(r.fixed, r.pairs)}) | ${r.pair} (${pct(r.pair, r.pairs)}) | ${r.vulnBlocking} (${pct(r.vulnBlocking, r.pairs)}) | ${r.fixedBlocking} (${pct(r.fixedBlocking, r.pairs)}) | ${rules} |`);
     }
     md.push('');
   }
@@ -223,8 +236,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     md.push(`## False alarms on public projects: ${corpus.blocking} blocking in ${corpus.lines} lines = ${corpus.perKloc.toFixed(2)} per 1,000 lines (${corpus.nonBlocking} non-blocking notes)`, '');
     md.push('| project | files | lines | blocking |', '|---|---|---|---|');
     for (const p of corpus.projects) md.push(`| ${p.repo} | ${p.files} | ${p.lines} | ${p.blocking} |`);
-    md.push('', '| rule | blocking findings |', '|---|---|');
-    for (const [k, v] of Object.entries(corpus.byRule).sort((a, b) => b[1] - a[1])) md.push(`| ${k} | ${v} |`);
+    md.push('', '| rule | blocking findings | notes |', '|---|---|---|');
+    const ruleIds = [...new Set([...Object.keys(corpus.byRule), ...Object.keys(corpus.notesByRule)])];
+    ruleIds.sort((a, b) => (corpus.byRule[b] ?? 0) - (corpus.byRule[a] ?? 0) || (corpus.notesByRule[b] ?? 0) - (corpus.notesByRule[a] ?? 0));
+    for (const k of ruleIds) md.push(`| ${k} | ${corpus.byRule[k] ?? 0} | ${corpus.notesByRule[k] ?? 0} |`);
     if (corpus.samples.length) md.push('', 'First blocking findings:', '', ...corpus.samples.map((s) => `    ${s}`));
   }
   process.stdout.write(md.join('\n') + '\n');
