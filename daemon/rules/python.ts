@@ -269,6 +269,15 @@ export function checkPython(root: Node): RuleHit[] {
     return n.type === 'attribute' && field(n, 'attribute')?.text === 'request';
   };
 
+  /** Names bound by `import x` / `import x.y`: modules, not data. */
+  const modules = new Set<string>();
+  walk(root, (n) => {
+    if (n.type === 'import_statement') {
+      for (const c of kids(n)) if (c.type === 'dotted_name') modules.add(c.text.split('.')[0]);
+      return false;
+    }
+    return true;
+  });
   const units = unitsOf(root);
   const byName = new Map<string, Unit>();
   for (const u of units) if (u.node.type === 'function_definition') byName.set(u.name, u);
@@ -334,7 +343,7 @@ export function checkPython(root: Node): RuleHit[] {
 
     const identifier = (n: Node): TV => {
       if (env.has(n.text)) return env.get(n.text) ?? null;
-      if (consts.has(n.text) || /^[A-Z][A-Z0-9_]*$/.test(n.text) || alias.has(n.text) || byName.has(n.text)) return null;
+      if (consts.has(n.text) || /^[A-Z][A-Z0-9_]*$/.test(n.text) || alias.has(n.text) || modules.has(n.text) || byName.has(n.text)) return null;
       if (n.text === 'self' || n.text === 'cls') return dynSource();
       return dynSource();
     };
@@ -458,7 +467,8 @@ export function checkPython(root: Node): RuleHit[] {
       const san = sanitizerOf(qn, raw);
       if (san) return san === 'all' ? null : sanitize(evalArgs(n), san);
       if (lookup(PY.normalizers, qn)) {
-        const recv = fn.type === 'attribute' ? ev(field(fn, 'object')) : null;
+        // `Path(x).resolve()` normalizes its receiver; `os.path.realpath(x)` only its argument.
+        const recv = fn.type === 'attribute' && !PY.normalizers.has(qn) ? ev(field(fn, 'object')) : null;
         return normalized(join(recv, evalArgs(n)));
       }
       if (PY.propagators.has(qn) || PY.propagators.has(raw)) return evalArgs(n);
@@ -485,7 +495,8 @@ export function checkPython(root: Node): RuleHit[] {
         if (!sum.ret) return null;
         if (sum.ret.strong) return strongSource();
         if (sum.ret.weak) {
-          const a = evalArgs(n);
+          // The callee passes its arguments on, made safe for what it sanitized on the way.
+          const a = sanitize(evalArgs(n), [...sum.ret.clean]);
           return a ? { ...a, built: a.built || sum.ret.built, html: a.html || sum.ret.html } : sum.ret.dyn ? dynSource() : null;
         }
         return { ...sum.ret, weak: false };

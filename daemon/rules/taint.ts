@@ -44,8 +44,17 @@ export function dynSource(): Taint {
 export function join(a: TV, b: TV): TV {
   if (!a) return b;
   if (!b) return a;
-  const clean = new Set<SinkKind>();
-  for (const k of a.clean) if (b.clean.has(k)) clean.add(k);
+  // Data of unknown origin next to client data: the client part decides what it is clean for (the
+  // unknown part only ever yields notes, so a little optimism there costs nothing that blocks).
+  const aOnlyDyn = !a.strong && !a.weak;
+  const bOnlyDyn = !b.strong && !b.weak;
+  let clean: Set<SinkKind>;
+  if (aOnlyDyn && !bOnlyDyn) clean = new Set(b.clean);
+  else if (bOnlyDyn && !aOnlyDyn) clean = new Set(a.clean);
+  else {
+    clean = new Set<SinkKind>();
+    for (const k of a.clean) if (b.clean.has(k)) clean.add(k);
+  }
   return {
     strong: a.strong || b.strong,
     weak: a.weak || b.weak,
