@@ -164,6 +164,8 @@ export const PY = {
   runnerReceiver: /(ssh|shell|conn|connection|host|remote|sudo|channel|session_?ssh|executor|runner|cmd)$/i,
   runnerMethods: new Set(['run', 'execute', 'exec_command', 'sudo', 'send_command', 'invoke_shell', 'exec']),
 
+  /** Query helpers of an application (`db.exec(sql)`, `run_query(sql)`): they count when handed a formatted SQL statement. */
+  sqlHelper: /^_*(exec|execute|exec_?sql|execute_?sql|execute_?query|exec_?query|run_?query|run_?sql|query(_?(one|all|db|first|row|rows|value))?|db_?query|sql|raw_?query|fetch_?(one|all|rows?)|select|insert|update|delete|do_?query|perform_?query|get_?results|execute_?(read|write|update|select)|sql_?(exec|query|execute))$/i,
   sqlMethods: new Set(['execute', 'executemany', 'executescript', 'raw', 'read_sql', 'read_sql_query', 'mogrify', 'extra']),
 
   codeSinks: new Set(['eval', 'exec', 'execfile', 'builtins.eval', 'builtins.exec', 'PIL.ImageMath.eval', 'ImageMath.eval', 'numexpr.evaluate', 'code.interact']),

@@ -115,6 +115,9 @@ function stringValue(n: Node): string | null {
   return m ? m[2] : null;
 }
 
+/** A SQL statement: a leading keyword and the clause that makes it a statement. */
+const SQL_TEXT = /^[a-zA-Z]*["'(\s]*(select\s[\s\S]*\sfrom\s|insert\s+(or\s+\w+\s+)?into\s|update\s[\s\S]*\sset\s|delete\s+from\s|replace\s+into\s|(create|drop|alter|truncate)\s+(table|index|view|database)\s)/i;
+
 const HTML_TAG = /<\/?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?\/?>|<[a-zA-Z][a-zA-Z0-9-]*\s+[a-z-]+\s*=|\b(href|src)\s*=\s*["']/;
 
 /** The literal text of a string or a concatenation of strings (f-string literal parts included). */
@@ -333,9 +336,14 @@ export function checkPython(root: Node): RuleHit[] {
     const format = (template: Node | null, data: TV, whole: TV): TV => {
       const out = built(whole);
       if (!out) return out;
-      const text = literalText(template);
+      const text = literalText(template) ?? (template?.type === 'identifier' && typeof consts.get(template.text) === 'string' ? (consts.get(template.text) as string) : null);
       const unsafeData = !!data && !data.clean.has('xss');
-      return { ...out, html: out.html || (unsafeData && text !== null && HTML_TAG.test(text)) };
+      const sqlData = !!data && !data.clean.has('sql');
+      return {
+        ...out,
+        html: out.html || (unsafeData && text !== null && HTML_TAG.test(text)),
+        sqlText: out.sqlText || (sqlData && text !== null && SQL_TEXT.test(text)),
+      };
     };
 
     const isList = (n: Node | null): boolean =>
@@ -600,11 +608,23 @@ export function checkPython(root: Node): RuleHit[] {
         const r = reaches(t, 'cmd', 'dyn');
         if (r) hit('py/command-injection', call, sev(r, t), 'a command line built by string formatting is run by a shell');
       }
-      // CWE-89.
-      if (fn.type === 'attribute' && PY.sqlMethods.has(seg)) {
-        const arg = first ?? kw.get('sql') ?? kw.get('query') ?? kw.get('operation');
-        const r = arg ? reaches(ev(arg), 'sql', 'weak') : null;
+      // CWE-89: the DB-API and ORM raw-SQL methods, and any query helper handed a formatted SQL statement.
+      const sqlArg = first ?? kw.get('sql') ?? kw.get('query') ?? kw.get('operation');
+      // Values passed as parameters: formatting is then most likely for a table or column name.
+      const parameterized = pos.length > 1 || kw.has('params') || kw.has('parameters') || kw.has('args');
+      if (sqlArg && fn.type === 'attribute' && PY.sqlMethods.has(seg)) {
+        const t = ev(sqlArg);
+        const r = reaches(t, 'sql', 'weak');
         if (r) hit('py/sql-injection', call, sev(r));
+        else if (t?.sqlText && !parameterized && reaches(t, 'sql', 'dyn')) hit('py/sql-injection', call, 'note', 'SQL built by string formatting from data of unknown origin');
+      } else if (PY.sqlHelper.test(calleeName(fn) ?? '')) {
+        // A helper may take the connection first: look for the statement among the arguments.
+        const all = [...pos, ...kw.values()];
+        const i = all.findIndex((a) => ev(a)?.sqlText);
+        const t = i >= 0 ? ev(all[i]) : null;
+        const r = reaches(t, 'sql', 'weak');
+        const more = i >= 0 && i < pos.length - 1;
+        if (t?.sqlText && (r || (!more && reaches(t, 'sql', 'dyn')))) hit('py/sql-injection', call, sev(r ?? 'weak', t), 'a SQL statement built by string formatting');
       }
       // CWE-94/95.
       if (PY.codeSinks.has(qn) && first) {
@@ -771,24 +791,66 @@ export function checkPython(root: Node): RuleHit[] {
           }
           return true;
         }
-        if (x.type === 'comparison_operator') {
-          const ks = kids(x);
-          const ops = compOps(x);
-          if (ks.length === 2 && /^(in|not in)$/.test(ops)) {
-            const [l, r] = ks;
-            if (l.type === 'string') {
-              const v = stringValue(l) ?? '';
-              if (/\.\.|\//.test(v)) clear(r, ['path']);
-              if (/[;&|`$]/.test(v)) clear(r, ['cmd']);
-            } else if (r.type !== 'string') clear(l, 'all');
-          } else if (ks.length === 2 && /^(==|is)$/.test(ops)) {
-            const [l, r] = ks;
-            if (literal(r, new Map()) !== NO && literal(r, new Map()) !== null) clear(l, 'all');
-            else if (/^os\.path\.(commonpath|commonprefix)/.test(dotted(field(l, 'function')))) walk(l, (y) => (y.type === 'identifier' && clear(y, ['path']), true));
-          }
+        if (x.type === 'comparison_operator' && /^(==|!=)$/.test(compOps(x))) {
+          // `os.path.commonpath([root, p]) == root`: a containment test whichever way it is used.
+          const l = kids(x)[0];
+          if (l && /^os\.path\.(commonpath|commonprefix)/.test(qualify(field(l, 'function')))) walk(l, (y) => (y.type === 'identifier' && clear(y, ['path']), true));
         }
         return true;
       });
+    };
+
+    type Fact = [Node, readonly SinkKind[] | 'all'];
+    /**
+     * What a condition proves about values where it is `positive` (true) or not: `x in ALLOWED` and
+     * `x == "lit"` pin x down where true; `".." in p` rules out traversal where false.
+     */
+    const facts = (c: Node | null, positive: boolean): Fact[] => {
+      if (!c) return [];
+      switch (c.type) {
+        case 'parenthesized_expression':
+          return facts(kids(c)[0] ?? null, positive);
+        case 'not_operator':
+          return facts(field(c, 'argument'), !positive);
+        case 'boolean_operator': {
+          const op = c.children.find((k) => !k.isNamed)?.type;
+          const l = field(c, 'left');
+          const r = field(c, 'right');
+          if (op === 'and' && positive) return [...facts(l, true), ...facts(r, true)];
+          if (op === 'or' && !positive) return [...facts(l, false), ...facts(r, false)];
+          return [];
+        }
+        case 'comparison_operator': {
+          const ks = kids(c);
+          if (ks.length !== 2) return [];
+          const [l, r] = ks;
+          const ops = compOps(c);
+          if (ops === 'in' || ops === 'not in') {
+            const holdsIn = ops === 'in' ? positive : !positive;
+            if (l.type === 'string') {
+              // A substring test: where the dangerous substring is absent.
+              if (holdsIn) return [];
+              const v = stringValue(l) ?? '';
+              const out: Fact[] = [];
+              if (/\.\.|\//.test(v)) out.push([r, ['path']]);
+              if (/[;&|`$]/.test(v)) out.push([r, ['cmd']]);
+              return out;
+            }
+            return holdsIn && r.type !== 'string' ? [[l, 'all']] : [];
+          }
+          if (ops === '==' || ops === 'is' || ops === '!=' || ops === 'is not') {
+            const eq = ops === '==' || ops === 'is' ? positive : !positive;
+            const lit = literal(r, new Map());
+            return eq && lit !== NO && lit !== null ? [[l, 'all']] : [];
+          }
+          return [];
+        }
+        default:
+          return [];
+      }
+    };
+    const applyFacts = (fs: Fact[]): void => {
+      for (const [n, k] of fs) clear(n, k);
     };
 
     const exitsBlock = (b: Node | null): boolean => {
@@ -838,26 +900,43 @@ export function checkPython(root: Node): RuleHit[] {
       }
       const outs: Env[] = [];
       let fallsThrough = true;
+      /** What the conditions of the clauses before this one prove by being false. */
+      const negated: Fact[] = [];
       for (const c of clauses) {
         if (c.cond) {
           const v = fold(c.cond, consts);
           checkCalls(c.cond);
           applyGuard(c.cond);
           if (v === false) continue;
-          const e = branch(() => block(c.body), c.body);
+          const cond = c.cond;
+          const e = branch(() => {
+            applyFacts(negated);
+            applyFacts(facts(cond, true));
+            block(c.body);
+          }, c.body);
           if (e) outs.push(e);
+          negated.push(...facts(cond, false));
           if (v === true) {
             fallsThrough = false;
             break;
           }
         } else {
-          const e = branch(() => block(c.body), c.body);
+          const e = branch(() => {
+            applyFacts(negated);
+            block(c.body);
+          }, c.body);
           if (e) outs.push(e);
           fallsThrough = false;
           break;
         }
       }
-      if (fallsThrough) outs.push(new Map(env));
+      if (fallsThrough) {
+        const saved = env;
+        env = new Map(env);
+        applyFacts(negated);
+        outs.push(env);
+        env = saved;
+      }
       env = outs.length ? mergeEnvs(outs) : new Map(env);
     };
 
@@ -894,6 +973,7 @@ export function checkPython(root: Node): RuleHit[] {
         case 'assert_statement':
           checkCalls(s);
           applyGuard(s);
+          applyFacts(facts(kids(s)[0] ?? null, true));
           return;
         case 'with_statement': {
           for (const clause of kids(s).filter((k) => k.type === 'with_clause')) {

@@ -17,6 +17,8 @@ export interface Taint {
   built: boolean;
   /** An HTML literal was formatted around data not escaped for HTML. */
   html: boolean;
+  /** A SQL literal was formatted around data not escaped for SQL. */
+  sqlText: boolean;
   /** Went through a path normalizer (normpath/realpath/resolve); a later prefix check then sanitizes it. */
   normalized: boolean;
   clean: ReadonlySet<SinkKind>;
@@ -26,7 +28,7 @@ export type TV = Taint | null;
 
 const NONE: ReadonlySet<SinkKind> = new Set();
 
-const base = { strong: false, weak: false, dyn: false, built: false, html: false, normalized: false, clean: NONE };
+const base = { strong: false, weak: false, dyn: false, built: false, html: false, sqlText: false, normalized: false, clean: NONE };
 
 export function strongSource(): Taint {
   return { ...base, strong: true };
@@ -61,6 +63,7 @@ export function join(a: TV, b: TV): TV {
     dyn: a.dyn || b.dyn,
     built: a.built || b.built,
     html: a.html || b.html,
+    sqlText: a.sqlText || b.sqlText,
     normalized: a.normalized && b.normalized,
     clean,
   };
@@ -94,7 +97,7 @@ export function sanitize(t: TV, kinds: readonly SinkKind[]): TV {
   const clean = new Set(t.clean);
   for (const k of kinds) clean.add(k);
   if (clean.size === ALL_KINDS.length) return null;
-  return { ...t, clean, html: kinds.includes('xss') ? false : t.html };
+  return { ...t, clean, html: kinds.includes('xss') ? false : t.html, sqlText: kinds.includes('sql') ? false : t.sqlText };
 }
 
 /**

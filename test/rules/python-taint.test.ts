@@ -168,6 +168,44 @@ def f():
   });
 });
 
+describe('Python taint: what a condition proves holds only where it holds', () => {
+  it('an equality test pins a value down inside its branch only', () => {
+    const safe = `import os
+from flask import request
+
+def f():
+    mode = request.args["m"]
+    if mode == "fast":
+        os.system("run --" + mode)
+`;
+    const vuln = `import os
+from flask import request
+
+def f():
+    mode = request.args["m"]
+    if mode == "":
+        error = "missing"
+    os.system("run --" + mode)
+`;
+    expect(has(safe, 'py/command-injection')).toEqual([]);
+    expect(has(vuln, 'py/command-injection')).toHaveLength(1);
+  });
+
+  it('a ".." test protects the path only where it failed', () => {
+    const safe = `from flask import request
+
+def f():
+    name = request.args["n"]
+    if ".." in name or name.startswith("/"):
+        abort(400)
+    return open("/srv/" + name).read()
+`;
+    const vuln = safe.replace('    if ".." in name or name.startswith("/"):\n        abort(400)\n', '    if ".." in name:\n        log("odd")\n');
+    expect(has(safe, 'py/path-injection')).toEqual([]);
+    expect(has(vuln, 'py/path-injection')).toHaveLength(1);
+  });
+});
+
 describe('Python taint: path sensitivity', () => {
   it('a branch under a constant-false condition is dead', () => {
     const vuln = `import os
