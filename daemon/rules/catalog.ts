@@ -200,6 +200,20 @@ const rules: RuleMeta[] = [
     checks: 'free() of a pointer already freed on a straight-line path',
     message: 'The pointer is freed twice. Free it once and set it to NULL afterwards.',
   },
+  {
+    id: 'c/sizeof-pointer',
+    cwe: ['CWE-467'],
+    severity: 'warning',
+    checks: 'sizeof of a pointer variable passed as the length of memcpy/memset/strncpy/snprintf/fgets/read...',
+    message: 'sizeof of a pointer is the size of the pointer (4 or 8), not of the buffer it points to. Pass the buffer\'s real length (keep it in a variable next to the pointer), or use sizeof on the array itself.',
+  },
+  {
+    id: 'c/format-string',
+    cwe: ['CWE-134'],
+    severity: 'warning',
+    checks: 'printf-family call whose format is a variable and that has no further arguments (printf(buf))',
+    message: 'The format string is not a literal: a % in the data reads or writes the stack. Print data with a fixed format: printf("%s", buf) / fputs(buf, stdout).',
+  },
   // JavaScript / TypeScript
   {
     id: 'js/command-injection',

@@ -240,6 +240,20 @@ export const C = {
   scanners: new Map<string, number>([['scanf', 1], ['fscanf', 2], ['sscanf', 2]]),
   exits: new Set(['exit', '_exit', 'abort', 'err', 'errx', 'perror_exit', 'longjmp', '__builtin_unreachable']),
   freeFns: new Set(['free', 'cfree', 'g_free']),
+  /** Functions taking a buffer and its length: [buffer argument, length argument]. */
+  sizeArgs: new Map<string, [number, number]>([
+    ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
+    ['strncat', [0, 2]], ['strncmp', [0, 2]], ['snprintf', [0, 1]], ['vsnprintf', [0, 1]], ['fgets', [0, 1]],
+    ['read', [1, 2]], ['recv', [1, 2]], ['fread', [0, 1]], ['bzero', [0, 1]], ['explicit_bzero', [0, 1]],
+    ['strlcpy', [0, 2]], ['strlcat', [0, 2]], ['getline', [-1, 1]],
+  ]),
+  /** printf-family functions: index of the format argument. */
+  formatArg: new Map<string, number>([
+    ['printf', 0], ['fprintf', 1], ['sprintf', 1], ['snprintf', 2], ['dprintf', 1], ['syslog', 1], ['asprintf', 1],
+    ['wprintf', 0], ['fwprintf', 1], ['err', 1], ['errx', 1], ['warn', 0], ['warnx', 0],
+  ]),
+  /** Functions that fill their buffer argument with data from outside the program. */
+  inputFns: new Set(['fgets', 'read', 'recv', 'recvfrom', 'fread', 'gets', 'getline', 'scanf', 'fscanf', 'sscanf']),
   wideTypes: /\b(long\s+long|int64_t|uint64_t|__int128|double|long\s+double|intmax_t|uintmax_t)\b/,
 };
 
