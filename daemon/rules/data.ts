@@ -200,7 +200,7 @@ export const PY = {
   markdownSinks: new Set(['markdown.markdown', 'markdown', 'markdown2.markdown', 'mistune.markdown', 'mistune.html', 'commonmark.commonmark', 'markdown.Markdown.convert']),
   /** A model object whose fields are assigned and then saved. */
   saveMethods: new Set(['save', 'put', 'commit', 'insert', 'create']),
-  responseWriters: /(^|\.)(response|resp|res|wfile|self)$/,
+  responseWriters: /(^|\.)(response|resp|res|wfile|self|request|req)$/,
 
   pickleSinks: new Set([
     'pickle.loads', 'pickle.load', 'cPickle.loads', 'cPickle.load', '_pickle.loads', '_pickle.load', 'dill.loads',

@@ -382,7 +382,15 @@ export function checkPython(root: Node): RuleHit[] {
           const lv = ev(l);
           const rv = ev(r);
           const op = n.children.find((c) => !c.isNamed)?.type;
-          if (op === '%') return format(l, rv, join(lv, rv));
+          if (op === '%') {
+            // `tpl % locals()`: only the names the template mentions are formatted in.
+            const tpl = literalText(l);
+            if (tpl && r?.type === 'call' && /^(locals|vars)$/.test(field(r, 'function')?.text ?? '') && argsOf(r).pos.length === 0) {
+              const used = joinAll([...tpl.matchAll(/%\((\w+)\)/g)].map((m) => env.get(m[1]) ?? null));
+              return format(l, used, join(lv, used));
+            }
+            return format(l, rv, join(lv, rv));
+          }
           if (op === '+') {
             // List concatenation builds an argument vector, not a string.
             if (isList(l) || isList(r)) return join(lv, rv);
@@ -464,6 +472,8 @@ export function checkPython(root: Node): RuleHit[] {
       const raw = dotted(fn);
       const qn = qualify(fn);
       if (PY.sourceCalls.has(qn)) return strongSource();
+      // `"..." % locals()` formats with every local variable.
+      if ((qn === 'locals' || qn === 'vars') && argsOf(n).pos.length === 0) return joinAll(env.values());
       if (PY.localSourceCalls.has(qn)) return localSource();
       if (fn.type === 'attribute') {
         const obj = field(fn, 'object');
