@@ -124,6 +124,37 @@ def go():
   });
 });
 
+describe('Python taint: formatted statements handed to helpers', () => {
+  it('a SQL statement built by formatting and passed to a query helper, not when parameterized', () => {
+    const vuln = `def get_user(self, name):
+    sql = "SELECT * FROM users WHERE name = '{}'".format(name)
+    return self.db.exec(sql)
+`;
+    const safe = `def get_user(self, name):
+    sql = "SELECT * FROM users WHERE name = %s"
+    return self.db.exec(sql, (name,))
+`;
+    const tableOnly = `def count(self, table, since):
+    sql = "SELECT count(*) FROM %s WHERE ts > ?" % self.table
+    return self.db.query(sql, since)
+`;
+    expect(has(vuln, 'py/sql-injection').map((f) => f.severity)).toEqual(['warning']);
+    expect(has(safe, 'py/sql-injection')).toEqual([]);
+    expect(has(tableOnly, 'py/sql-injection')).toEqual([]);
+  });
+
+  it('"..." % locals() formats only the names the template uses', () => {
+    const vuln = `def page(request):
+    name = request.values.get("n", "")
+    shown = escape(name)
+    request.write("<p>%(name)s</p>" % locals())
+`;
+    const safe = vuln.replace('%(name)s', '%(shown)s');
+    expect(has(vuln, 'py/reflected-xss')).toHaveLength(1);
+    expect(has(safe, 'py/reflected-xss')).toEqual([]);
+  });
+});
+
 describe('Python taint: guards and sanitizers', () => {
   it('an allow-list test that returns early sanitizes', () => {
     const vuln = `import os
