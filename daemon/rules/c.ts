@@ -780,6 +780,109 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
   return result;
 }
 
+/** Names declared as pointers (parameters and locals), not arrays: `sizeof` of one is the pointer's size. */
+function pointerNames(fnNode: Node): Set<string> {
+  const out = new Set<string>();
+  const arrays = new Set<string>();
+  const visit = (d: Node | null): void => {
+    if (!d) return;
+    const target = d.type === 'init_declarator' ? field(d, 'declarator') : d;
+    const name = declaratorName(target);
+    if (!name) return;
+    if (target?.type === 'pointer_declarator') out.add(name);
+    else if (target?.type === 'array_declarator') arrays.add(name);
+  };
+  walk(fnNode, (n) => {
+    if (n.type === 'parameter_declaration') visit(field(n, 'declarator'));
+    else if (n.type === 'declaration') for (const d of declaratorsOf(n)) visit(d);
+    return true;
+  });
+  for (const a of arrays) out.delete(a);
+  return out;
+}
+
+/** `sizeof(p)` / `sizeof p` of a plain identifier: its name. */
+function sizeofOperand(n: Node | null): string | null {
+  const u = unwrapParens(n);
+  if (!u || u.type !== 'sizeof_expression') return null;
+  const v = unwrapParens(field(u, 'value') ?? kids(u)[0] ?? null);
+  if (v?.type === 'identifier') return v.text;
+  // `sizeof(p)` may parse as a type descriptor naming p.
+  const t = field(u, 'type');
+  if (t && /^[A-Za-z_]\w*$/.test(t.text)) return t.text;
+  return null;
+}
+
+/** CWE-467: a buffer length given as `sizeof` of a pointer, which is 4 or 8 whatever the buffer. */
+function sizeofPointer(fnNode: Node, hits: RuleHit[]): void {
+  const pointers = pointerNames(fnNode);
+  if (pointers.size === 0) return;
+  walk(fnNode, (n) => {
+    if (n.type !== 'call_expression') return true;
+    const spec = C.sizeArgs.get(callName(n));
+    if (!spec) return true;
+    const args = argList(n);
+    const [dest, size] = spec;
+    const p = sizeofOperand(args[size] ?? null);
+    if (p && pointers.has(p)) {
+      const same = dest >= 0 && unwrap(args[dest] ?? null)?.text === p;
+      hits.push({
+        rule: 'c/sizeof-pointer',
+        startLine: line(n),
+        endLine: endLine(n),
+        severity: same ? 'error' : 'warning',
+        detail: `\`${p}\` is a pointer: sizeof gives the pointer's size, not the buffer's`,
+      });
+    }
+    return true;
+  });
+}
+
+/** CWE-134: a printf-family format that is not a literal and has no arguments after it (`printf(buf)`). */
+function formatStrings(fn: FnInfo, hits: RuleHit[]): void {
+  walk(fn.body, (n) => {
+    if (n.type !== 'call_expression') return true;
+    const i = C.formatArg.get(callName(n));
+    if (i === undefined) return true;
+    const args = argList(n);
+    if (args.length !== i + 1) return true;
+    const f = unwrap(args[i]);
+    if (!f || f.type === 'string_literal' || f.type === 'concatenated_string') return true;
+    // A macro or a translated literal is a fixed format.
+    if (f.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(f.text)) return true;
+    if (f.type === 'call_expression' && /^(_|gettext|dgettext|N_)$/.test(callName(f))) return true;
+    const name = f.type === 'identifier' ? f.text : null;
+    const fromInput = !!name && (fn.params.has(name) || fn.tainted.has(name) || inputFilled(fn.body, name));
+    hits.push({
+      rule: 'c/format-string',
+      startLine: line(n),
+      endLine: endLine(n),
+      severity: fromInput ? 'error' : 'warning',
+      detail: fromInput ? `\`${name}\` comes from outside this function` : undefined,
+    });
+    return true;
+  });
+}
+
+/** Whether `name` is filled by an input function (fgets/read/recv/scanf...) or is argv/getenv data. */
+function inputFilled(body: Node, name: string): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (found) return false;
+    if (n.type === 'call_expression' && C.inputFns.has(callName(n))) {
+      const a = argList(n);
+      if (a.some((x) => unwrap(x)?.text === name)) found = true;
+    }
+    if (n.type === 'init_declarator' || (n.type === 'assignment_expression' && operator(n) === '=')) {
+      const l = field(n, n.type === 'init_declarator' ? 'declarator' : 'left');
+      const r = field(n, n.type === 'init_declarator' ? 'value' : 'right');
+      if (declaratorName(l) === name && r && /\b(getenv|argv)\b/.test(r.text)) found = true;
+    }
+    return true;
+  });
+  return found;
+}
+
 export function checkC(root: Node): RuleHit[] {
   const file = fileInfo(root);
   const hits: RuleHit[] = [];
@@ -792,6 +895,8 @@ export function checkC(root: Node): RuleHit[] {
     stringWrites(fn, file, hits);
     missingNullTest(fn, hits);
     useAfterFree(fn, hits);
+    sizeofPointer(n, hits);
+    formatStrings(fn, hits);
     return false;
   });
   return hits;

@@ -87,6 +87,62 @@ const rules: RuleMeta[] = [
     message: 'yaml.load without SafeLoader can construct arbitrary objects. Use yaml.safe_load(data) or Loader=yaml.SafeLoader.',
   },
   {
+    id: 'py/unescaped-html',
+    cwe: ['CWE-79'],
+    severity: 'warning',
+    checks: 'an HTML string built by %/format/f-string/concatenation around values not escaped for HTML, returned, marked safe or written to the response',
+    message:
+      'HTML is built by string formatting around unescaped values. Build it with markupsafe/django format_html (which escapes the arguments) or escape each value with html.escape()/markupsafe.escape(), or render a template with autoescaping.',
+  },
+  {
+    id: 'py/code-injection',
+    cwe: ['CWE-94', 'CWE-95'],
+    severity: 'error',
+    checks: 'request data, or a string built from a caller\'s data, reaching eval/exec/ImageMath.eval',
+    message:
+      'Untrusted data is evaluated as Python code. Parse it as data instead (ast.literal_eval for literals, json.loads), or dispatch on an allow-list of operations.',
+  },
+  {
+    id: 'py/template-injection',
+    cwe: ['CWE-1336', 'CWE-94'],
+    severity: 'error',
+    checks: 'request data, or a string built from a caller\'s data, used as the template source of render_template_string/jinja2.Template/from_string',
+    message:
+      'Untrusted data is compiled as a template (server-side template injection runs code). Keep templates constant and pass the data as context: render_template_string("Hello {{ name }}", name=name).',
+  },
+  {
+    id: 'py/open-redirect',
+    cwe: ['CWE-601'],
+    severity: 'error',
+    checks: 'request data used as the target of redirect/HttpResponseRedirect without a host check',
+    message:
+      'The redirect target comes from the request (open redirect). Redirect only to relative paths or allowed hosts: check it with url_has_allowed_host_and_scheme() (Django) or urlparse(url).netloc == "" before redirecting.',
+  },
+  {
+    id: 'py/ssrf',
+    cwe: ['CWE-918'],
+    severity: 'error',
+    checks: 'request data used as the URL of requests/httpx/urllib calls',
+    message:
+      'The server fetches a URL taken from the request (server-side request forgery). Map the input to a fixed set of allowed URLs or hosts, and reject internal addresses, before fetching.',
+  },
+  {
+    id: 'py/xxe',
+    cwe: ['CWE-611'],
+    severity: 'error',
+    checks: 'lxml XMLParser(resolve_entities=True/no_network=False), or request data parsed by lxml with its default parser',
+    message:
+      'The XML parser expands entities (XXE). Use defusedxml, or lxml.etree.XMLParser(resolve_entities=False, no_network=True) passed as parser=.',
+  },
+  {
+    id: 'py/jwt-no-verify',
+    cwe: ['CWE-347'],
+    severity: 'error',
+    checks: 'jwt.decode with verify=False, options={"verify_signature": False} or the "none" algorithm',
+    message:
+      'The token is decoded without verifying its signature, so anyone can forge it. Pass the key and algorithms=["HS256"] (or your algorithm) and keep signature verification on.',
+  },
+  {
     id: 'py/hardcoded-credentials',
     cwe: ['CWE-798'],
     severity: 'warning',
@@ -143,6 +199,20 @@ const rules: RuleMeta[] = [
     severity: 'error',
     checks: 'free() of a pointer already freed on a straight-line path',
     message: 'The pointer is freed twice. Free it once and set it to NULL afterwards.',
+  },
+  {
+    id: 'c/sizeof-pointer',
+    cwe: ['CWE-467'],
+    severity: 'warning',
+    checks: 'sizeof of a pointer variable passed as the length of memcpy/memset/strncpy/snprintf/fgets/read...',
+    message: 'sizeof of a pointer is the size of the pointer (4 or 8), not of the buffer it points to. Pass the buffer\'s real length (keep it in a variable next to the pointer), or use sizeof on the array itself.',
+  },
+  {
+    id: 'c/format-string',
+    cwe: ['CWE-134'],
+    severity: 'warning',
+    checks: 'printf-family call whose format is a variable and that has no further arguments (printf(buf))',
+    message: 'The format string is not a literal: a % in the data reads or writes the stack. Print data with a fixed format: printf("%s", buf) / fputs(buf, stdout).',
   },
   // JavaScript / TypeScript
   {

@@ -11,12 +11,27 @@ export const PY = {
   /** Attributes of the web framework's request object that carry client data. */
   requestAttrs: new Set([
     'args', 'form', 'values', 'json', 'files', 'cookies', 'headers', 'data', 'get_json', 'get_data',
-    'view_args', 'GET', 'POST', 'FILES', 'COOKIES', 'META', 'body', 'query_params', 'path_params',
-    'query_string', 'stream', 'environ', 'full_path', 'url', 'path',
+    'view_args', 'GET', 'POST', 'FILES', 'COOKIES', 'META', 'REQUEST', 'body', 'query_params', 'path_params',
+    'query_string', 'stream', 'environ', 'full_path', 'url', 'path', 'match_info', 'query', 'raw_post_data',
+    'post', 'text', 'content', 'params', 'read', 'get_full_path', 'build_absolute_uri', 'referrer', 'form_dict',
   ]),
-  requestNames: new Set(['request', 'req', 'flask.request', 'bottle.request']),
+  requestNames: new Set(['request', 'req', 'flask.request', 'bottle.request', 'self.request', 'frappe.local', 'frappe']),
+  /** Methods of a request handler (`self.get_argument(...)`, tornado) that return client data. */
+  handlerSourceMethods: new Set([
+    'get_argument', 'get_arguments', 'get_query_argument', 'get_query_arguments', 'get_body_argument',
+    'get_body_arguments', 'get_cookie', 'get_secure_cookie',
+  ]),
   /** Calls that return client data on their own. */
   sourceCalls: new Set(['input', 'raw_input']),
+  /**
+   * Data from the invoking user (command line, environment): dangerous in a command, query or eval,
+   * but a program opening the file its user named is its normal job, so not a path source.
+   */
+  localSourceCalls: new Set(['os.getenv', 'os.environ.get', 'os.getenvb']),
+  localSourceNames: new Set(['sys.argv', 'os.environ']),
+
+  /** Decorators that make a function a request handler whose parameters come from the URL. */
+  routeDecorator: /\.(route|get|post|put|patch|delete|api_route|websocket|view)\s*\(|^@(\w+\.)*(api_view|require_(GET|POST|http_methods|safe)|login_required|csrf_exempt|csrf_protect|permission_required)\b/,
 
   sanitizers: new Map<string, readonly SinkKind[] | 'all'>([
     ['shlex.quote', ['cmd']],
@@ -26,9 +41,22 @@ export const PY = {
     ['html.escape', ['xss']],
     ['cgi.escape', ['xss']],
     ['bleach.clean', ['xss']],
+    ['bleach.linkify', ['xss']],
     ['markupsafe.Markup.escape', ['xss']],
     ['django.utils.html.escape', ['xss']],
+    ['django.utils.html.conditional_escape', ['xss']],
+    ['django.utils.html.strip_tags', ['xss']],
+    ['django.utils.html.format_html', ['xss']],
+    ['format_html', ['xss']],
+    ['conditional_escape', ['xss']],
+    ['xml.sax.saxutils.escape', ['xss']],
+    ['xml.sax.saxutils.quoteattr', ['xss']],
     ['escape', ['xss']],
+    ['*.escape', ['xss']],
+    ['urllib.parse.quote', ['xss', 'cmd']],
+    ['urllib.parse.quote_plus', ['xss', 'cmd', 'path']],
+    ['urllib.quote', ['xss', 'cmd']],
+    ['urllib.parse.urlencode', ['xss', 'cmd', 'path']],
     ['werkzeug.utils.secure_filename', ['path']],
     ['werkzeug.secure_filename', ['path']],
     ['secure_filename', ['path']],
@@ -39,53 +67,140 @@ export const PY = {
     ['os.path.basename', ['path']],
     ['*.escape_string', ['sql']],
     ['*.escape_identifier', ['sql']],
+    ['*.quote_identifier', ['sql']],
     ['int', 'all'],
     ['float', 'all'],
     ['bool', 'all'],
     ['len', 'all'],
+    ['abs', 'all'],
+    ['round', 'all'],
+    ['hash', 'all'],
+    ['id', 'all'],
+    ['isinstance', 'all'],
     ['uuid.UUID', 'all'],
+    ['uuid.uuid4', 'all'],
     ['render_template', 'all'],
     ['flask.render_template', 'all'],
+    ['django.shortcuts.render', 'all'],
+    ['flask.url_for', 'all'],
+    ['url_for', 'all'],
+    ['django.urls.reverse', 'all'],
+    ['reverse', 'all'],
+    ['flask.jsonify', 'all'],
+    ['jsonify', 'all'],
+    ['django.http.JsonResponse', 'all'],
+    ['JsonResponse', 'all'],
+    ['*.hexdigest', 'all'],
+    ['*.digest', 'all'],
+    ['*.count', 'all'],
+    ['*.index', 'all'],
+    ['*.find', 'all'],
+    ['*.startswith', 'all'],
+    ['*.endswith', 'all'],
+    ['*.isdigit', 'all'],
+    ['*.isalnum', 'all'],
+    ['os.path.exists', 'all'],
+    ['os.path.isfile', 'all'],
+    ['os.path.isdir', 'all'],
+    ['os.path.getsize', 'all'],
     ['json.dumps', ['cmd', 'path', 'sql']],
   ]),
+  /**
+   * A call to a function with one of these words in its name, as a statement or in a condition, checks
+   * its argument: the argument is treated as validated from there on (`validate_name(name)`,
+   * `if not is_safe_url(url): abort(400)`).
+   */
+  validator: /(^|_)(is_?)?(valid|validate|validated|check|checks|verify|sanitize|sanitise|sanitized|clean|safe|allowed|whitelisted|allowlisted|permitted|assert_?valid|escape)(_|$)|^(valid|validate|check|verify|sanitize|sanitise|is_?safe|is_?valid|allowed)/i,
+  /** Calls that never return (a branch ending in one does not flow on). */
+  noReturn: new Set(['abort', 'flask.abort', 'sys.exit', 'exit', 'os._exit', 'werkzeug.exceptions.abort', 'self.abort', 'self.fail', 'pytest.fail', 'quit']),
+
   normalizers: new Set(['os.path.normpath', 'os.path.abspath', 'os.path.realpath', 'posixpath.normpath', '*.resolve', '*.absolute']),
   /** Functions whose result carries the taint of their arguments. */
   propagators: new Set([
-    'str', 'repr', 'bytes', 'bytearray', 'list', 'tuple', 'dict', 'sorted', 'reversed',
+    'str', 'repr', 'bytes', 'bytearray', 'list', 'tuple', 'dict', 'set', 'frozenset', 'sorted', 'reversed', 'next', 'iter',
     'os.path.join', 'posixpath.join', 'os.path.expanduser', 'os.path.dirname', 'os.path.splitext', 'pathlib.Path', 'Path',
-    'urllib.parse.unquote', 'urllib.parse.unquote_plus', 'urllib.parse.urljoin', 'base64.b64decode',
-    'base64.urlsafe_b64decode', 'json.loads', 'make_response', 'flask.make_response', 'flask.Response', 'Response',
-    'django.http.HttpResponse', 'HttpResponse', 'io.BytesIO', 'io.StringIO', 'bytes.fromhex', 'codecs.decode',
+    'urllib.parse.unquote', 'urllib.parse.unquote_plus', 'urllib.unquote', 'urllib.parse.urljoin', 'base64.b64decode',
+    'base64.urlsafe_b64decode', 'json.loads', 'io.BytesIO', 'io.StringIO', 'bytes.fromhex', 'codecs.decode', 'unicode',
+    'force_text', 'force_str', 'smart_text', 'smart_str', 'django.utils.encoding.force_str', 'django.utils.encoding.force_text',
+    'six.text_type', 'six.ensure_str', 'six.ensure_text', 'textwrap.dedent', 'copy.copy', 'copy.deepcopy',
   ]),
   /** Methods that carry the receiver's taint (string/dict/bytes methods). */
   propagatingMethods: new Set([
     'strip', 'lstrip', 'rstrip', 'lower', 'upper', 'title', 'capitalize', 'casefold', 'replace', 'split', 'rsplit',
-    'splitlines', 'partition', 'encode', 'decode', 'format', 'format_map', 'join', 'get', 'getlist', 'pop',
+    'splitlines', 'partition', 'rpartition', 'encode', 'decode', 'format', 'format_map', 'join', 'get', 'getlist', 'pop',
     'ljust', 'rjust', 'center', 'zfill', 'removeprefix', 'removesuffix', 'translate', 'expandtabs', 'read',
-    'items', 'values', 'keys', 'copy', 'joinpath', 'with_name', 'with_suffix', '__str__',
+    'items', 'values', 'keys', 'copy', 'joinpath', 'with_name', 'with_suffix', '__str__', 'setdefault', 'readline', 'readlines',
   ]),
+  /** List methods that add their argument's taint to the receiver. */
+  mutatingMethods: new Set(['append', 'extend', 'insert', 'add', 'update', 'appendleft', 'extendleft']),
 
   pathSinks: new Map<string, number[]>([
-    ['open', [0]], ['io.open', [0]], ['codecs.open', [0]], ['os.open', [0]],
+    ['open', [0]], ['io.open', [0]], ['codecs.open', [0]], ['os.open', [0]], ['file', [0]],
     ['flask.send_file', [0]], ['send_file', [0]],
-    ['os.remove', [0]], ['os.unlink', [0]], ['os.rmdir', [0]], ['os.listdir', [0]], ['os.mkdir', [0]],
-    ['os.makedirs', [0]], ['os.rename', [0, 1]], ['os.replace', [0, 1]], ['os.chmod', [0]], ['os.stat', [0]],
-    ['shutil.rmtree', [0]], ['shutil.copy', [0, 1]], ['shutil.copyfile', [0, 1]], ['shutil.move', [0, 1]],
+    ['os.remove', [0]], ['os.unlink', [0]], ['os.rmdir', [0]], ['os.removedirs', [0]], ['os.listdir', [0]], ['os.mkdir', [0]],
+    ['os.makedirs', [0]], ['os.rename', [0, 1]], ['os.replace', [0, 1]], ['os.chmod', [0]], ['os.chown', [0]], ['os.stat', [0]],
+    ['shutil.rmtree', [0]], ['shutil.copy', [0, 1]], ['shutil.copy2', [0, 1]], ['shutil.copyfile', [0, 1]], ['shutil.copytree', [0, 1]],
+    ['shutil.move', [0, 1]], ['django.http.FileResponse', [0]], ['FileResponse', [0]],
     ['*.read_text', [-1]], ['*.read_bytes', [-1]], ['*.write_text', [-1]], ['*.write_bytes', [-1]],
     ['*.unlink', [-1]], ['*.save', [0]],
   ]),
-  tarOpeners: new Set(['tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'TarFile', 'TarFile.open']),
+  tarOpeners: new Set(['tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'TarFile', 'TarFile.open', 'zipfile.ZipFile', 'ZipFile']),
 
   shellSinks: new Set([
     'os.system', 'os.popen', 'os.popen2', 'os.popen3', 'os.popen4', 'commands.getoutput', 'commands.getstatusoutput',
-    'subprocess.getoutput', 'subprocess.getstatusoutput', 'asyncio.create_subprocess_shell', 'pty.spawn',
+    'subprocess.getoutput', 'subprocess.getstatusoutput', 'asyncio.create_subprocess_shell', 'pty.spawn', 'popen2.popen2',
+    'popen2.popen3', 'popen2.popen4', 'fabric.api.run', 'fabric.api.sudo', 'fabric.api.local', 'fabric.operations.run',
+    'fabric.operations.sudo', 'fabric.operations.local', 'invoke.run', 'pexpect.spawn', 'pexpect.run', 'os.execl', 'os.execlp',
   ]),
   /** Take a command that is an argument list unless shell=True. */
   processSinks: new Set([
     'subprocess.call', 'subprocess.run', 'subprocess.Popen', 'subprocess.check_output', 'subprocess.check_call',
   ]),
+  /**
+   * Helpers that run a command line (an SSH session's or a wrapper's `run`): name (without leading
+   * underscores) of the called function, or the receiver's name for a bare `run`/`execute`/`exec_command`.
+   */
+  commandRunner: /^(run_?ssh|ssh_?run|ssh_?exec(ute)?|exec(ute)?_?ssh|cli_?run|run_?cli|run_?cmd|run_?command|run_?shell(_?command)?|exec(ute)?_?(cmd|command|shell)|shell_?(exec|run|command)|remote_?(exec|run|command)|run_?remote(_?command)?|run_?ssh_?cmd|call_?command|execute_?interactive|getoutput|check_?output_?shell)$/i,
+  runnerReceiver: /(ssh|shell|conn|connection|host|remote|sudo|channel|session_?ssh|executor|runner|cmd)$/i,
+  runnerMethods: new Set(['run', 'execute', 'exec_command', 'sudo', 'send_command', 'invoke_shell', 'exec']),
 
-  sqlMethods: new Set(['execute', 'executemany', 'executescript', 'raw', 'read_sql', 'read_sql_query', 'mogrify']),
+  /** Query helpers of an application (`db.exec(sql)`, `run_query(sql)`): they count when handed a formatted SQL statement. */
+  sqlHelper: /^_*(exec|execute|exec_?sql|execute_?sql|execute_?query|exec_?query|run_?query|run_?sql|query(_?(one|all|db|first|row|rows|value))?|db_?query|sql|raw_?query|fetch_?(one|all|rows?)|select|insert|update|delete|do_?query|perform_?query|get_?results|execute_?(read|write|update|select)|sql_?(exec|query|execute))$/i,
+  sqlMethods: new Set(['execute', 'executemany', 'executescript', 'raw', 'read_sql', 'read_sql_query', 'mogrify', 'extra']),
+
+  codeSinks: new Set(['eval', 'exec', 'execfile', 'builtins.eval', 'builtins.exec', 'PIL.ImageMath.eval', 'ImageMath.eval', 'numexpr.evaluate', 'code.interact']),
+  templateSinks: new Set([
+    'flask.render_template_string', 'render_template_string', 'jinja2.Template', 'jinja2.Environment.from_string',
+    '*.from_string', 'django.template.Template', 'mako.template.Template',
+  ]),
+  redirectSinks: new Set([
+    'flask.redirect', 'redirect', 'django.shortcuts.redirect', 'django.http.HttpResponseRedirect', 'HttpResponseRedirect',
+    'django.http.HttpResponsePermanentRedirect', 'HttpResponsePermanentRedirect', 'werkzeug.utils.redirect', 'self.redirect',
+    'bottle.redirect', 'starlette.responses.RedirectResponse', 'fastapi.responses.RedirectResponse', 'RedirectResponse',
+  ]),
+  ssrfSinks: new Set([
+    'requests.get', 'requests.post', 'requests.put', 'requests.patch', 'requests.delete', 'requests.head', 'requests.options',
+    'requests.request', 'urllib.request.urlopen', 'urllib2.urlopen', 'urllib.urlopen', 'urlopen', 'httpx.get', 'httpx.post',
+    'httpx.request', 'httpx.stream', 'urllib.request.Request', 'aiohttp.request', 'pycurl.Curl.setopt', 'http.client.HTTPConnection',
+  ]),
+  xmlParsers: new Set([
+    'lxml.etree.fromstring', 'lxml.etree.XML', 'lxml.etree.parse', 'lxml.etree.iterparse', 'lxml.objectify.fromstring',
+    'lxml.objectify.parse', 'etree.fromstring', 'etree.parse', 'etree.XML',
+  ]),
+  xmlParserCtors: new Set(['lxml.etree.XMLParser', 'etree.XMLParser', 'lxml.objectify.makeparser', 'lxml.etree.XMLPullParser']),
+  jwtDecode: new Set(['jwt.decode', 'jose.jwt.decode', 'jwt.api_jwt.decode', 'PyJWT.decode']),
+  /** Calls whose argument becomes HTML trusted as-is. */
+  htmlSinks: new Set([
+    'markupsafe.Markup', 'flask.Markup', 'jinja2.Markup', 'Markup', 'django.utils.safestring.mark_safe', 'mark_safe',
+    'django.utils.safestring.SafeString', 'SafeString', 'django.http.HttpResponse', 'HttpResponse', 'flask.make_response',
+    'make_response', 'flask.Response', 'Response', 'werkzeug.wrappers.Response', 'starlette.responses.HTMLResponse',
+    'fastapi.responses.HTMLResponse', 'HTMLResponse', 'aiohttp.web.Response',
+  ]),
+  /** Markdown renderers pass raw HTML in their input through to their output. */
+  markdownSinks: new Set(['markdown.markdown', 'markdown', 'markdown2.markdown', 'mistune.markdown', 'mistune.html', 'commonmark.commonmark', 'markdown.Markdown.convert']),
+  /** A model object whose fields are assigned and then saved. */
+  saveMethods: new Set(['save', 'put', 'commit', 'insert', 'create']),
+  responseWriters: /(^|\.)(response|resp|res|wfile|self|request|req)$/,
 
   pickleSinks: new Set([
     'pickle.loads', 'pickle.load', 'cPickle.loads', 'cPickle.load', '_pickle.loads', '_pickle.load', 'dill.loads',
@@ -95,7 +210,7 @@ export const PY = {
   yamlLoads: new Set(['yaml.load', 'yaml.load_all']),
   yamlUnsafe: new Set(['yaml.unsafe_load', 'yaml.unsafe_load_all', 'yaml.full_load', 'yaml.full_load_all']),
 
-  jinjaCtors: new Set(['jinja2.Environment', 'jinja2.Template', 'jinja2.environment.Environment']),
+  jinjaCtors: new Set(['jinja2.Environment', 'Environment', 'jinja2.Template', 'jinja2.environment.Environment', 'jinja2.sandbox.SandboxedEnvironment']),
 };
 
 // ---------------------------------------------------------------- Credentials (shared by languages)
@@ -125,6 +240,20 @@ export const C = {
   scanners: new Map<string, number>([['scanf', 1], ['fscanf', 2], ['sscanf', 2]]),
   exits: new Set(['exit', '_exit', 'abort', 'err', 'errx', 'perror_exit', 'longjmp', '__builtin_unreachable']),
   freeFns: new Set(['free', 'cfree', 'g_free']),
+  /** Functions taking a buffer and its length: [buffer argument, length argument]. */
+  sizeArgs: new Map<string, [number, number]>([
+    ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
+    ['strncat', [0, 2]], ['strncmp', [0, 2]], ['snprintf', [0, 1]], ['vsnprintf', [0, 1]], ['fgets', [0, 1]],
+    ['read', [1, 2]], ['recv', [1, 2]], ['fread', [0, 1]], ['bzero', [0, 1]], ['explicit_bzero', [0, 1]],
+    ['strlcpy', [0, 2]], ['strlcat', [0, 2]], ['getline', [-1, 1]],
+  ]),
+  /** printf-family functions: index of the format argument. */
+  formatArg: new Map<string, number>([
+    ['printf', 0], ['fprintf', 1], ['sprintf', 1], ['snprintf', 2], ['dprintf', 1], ['syslog', 1], ['asprintf', 1],
+    ['wprintf', 0], ['fwprintf', 1], ['err', 1], ['errx', 1], ['warn', 0], ['warnx', 0],
+  ]),
+  /** Functions that fill their buffer argument with data from outside the program. */
+  inputFns: new Set(['fgets', 'read', 'recv', 'recvfrom', 'fread', 'gets', 'getline', 'scanf', 'fscanf', 'sscanf']),
   wideTypes: /\b(long\s+long|int64_t|uint64_t|__int128|double|long\s+double|intmax_t|uintmax_t)\b/,
 };
 

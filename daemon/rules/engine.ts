@@ -43,8 +43,28 @@ export function runBuiltinRules(path: string, language: Language, content: strin
   return toFindings(path, hits);
 }
 
+const NON_PRODUCT_DIRS = new Set([
+  'test', 'tests', 'testing', '__tests__', 'spec', 'specs', 'example', 'examples', 'sample', 'samples', 'demo', 'demos',
+  'doc', 'docs', 'benchmark', 'benchmarks', 'fuzz', 'fuzzing',
+]);
+const TEST_FILE = /^(test_.*\.py|.*_test\.py|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?|test_.*\.c|.*_test\.(c|cc|cpp))$/i;
+
+/**
+ * Where a file is test, example or documentation code, the directory (or file-name pattern) that says
+ * so. Such code does not ship, so its findings are reported but do not block.
+ */
+export function nonProductLocation(path: string): string | null {
+  const parts = path.split(/[\\/]/);
+  const file = parts.pop() ?? '';
+  for (let i = 0; i < parts.length; i++) {
+    if (NON_PRODUCT_DIRS.has(parts[i].toLowerCase())) return `${parts.slice(0, i + 1).join('/')}/`;
+  }
+  return TEST_FILE.test(file) ? file : null;
+}
+
 function toFindings(path: string, hits: RuleHit[]): Finding[] {
   const seen = new Set<string>();
+  const where = nonProductLocation(path);
   const out: Finding[] = [];
   for (const h of hits.sort((a, b) => a.startLine - b.startLine || a.rule.localeCompare(b.rule))) {
     const meta = RULES.get(h.rule);
@@ -52,15 +72,17 @@ function toFindings(path: string, hits: RuleHit[]): Finding[] {
     const key = `${h.rule}:${h.startLine}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    const severity = h.severity ?? meta.severity;
+    const message = h.detail ? `${meta.message} (${h.detail})` : meta.message;
     out.push({
       tool: BUILTIN_TOOL,
       ruleId: meta.id,
       cwe: [...meta.cwe],
-      severity: h.severity ?? meta.severity,
+      severity: where ? 'note' : severity,
       file: path,
       startLine: h.startLine,
       endLine: Math.max(h.startLine, h.endLine),
-      message: h.detail ? `${meta.message} (${h.detail})` : meta.message,
+      message: where ? `[in test/example code: ${where}; would be ${severity} elsewhere] ${message}` : message,
     });
   }
   return out;

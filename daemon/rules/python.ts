@@ -2,7 +2,7 @@ import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, quali
 import type { RuleHit } from './catalog.js';
 import { CREDENTIAL_NAME, PLACEHOLDER, PY } from './data.js';
 import {
-  type SinkKind, type TV, built, join, joinAll, normalized, reaches, sanitize, strongSource, weakSource,
+  type SinkKind, type TV, built, dynSource, join, joinAll, normalized, opaque, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
 
 const SCOPES = new Set(['function_definition', 'class_definition', 'lambda', 'decorated_definition']);
@@ -46,6 +46,7 @@ interface Unit {
   /** Statements to walk: a function body, or the module's top level. */
   body: Node;
   params: string[];
+  /** A request handler: its parameters come from the URL (or it receives the request object). */
   isRoute: boolean;
   name: string;
 }
@@ -65,16 +66,17 @@ function paramNames(fn: Node): string[] {
   return out;
 }
 
-const ROUTE_DECORATOR = /\.(route|get|post|put|patch|delete|api_route)\s*\(/;
-
 function unitsOf(root: Node): Unit[] {
   const units: Unit[] = [{ node: root, body: root, params: [], isRoute: false, name: '<module>' }];
   walk(root, (n) => {
     if (n.type === 'function_definition') {
       const body = field(n, 'body');
       const dec = n.parent?.type === 'decorated_definition' ? n.parent : null;
-      const isRoute = !!dec && kids(dec).some((d) => d.type === 'decorator' && ROUTE_DECORATOR.test(d.text));
-      if (body) units.push({ node: n, body, params: paramNames(n), isRoute, name: field(n, 'name')?.text ?? '' });
+      const params = paramNames(n);
+      const decorated = !!dec && kids(dec).some((d) => d.type === 'decorator' && PY.routeDecorator.test(d.text));
+      // A Django view takes the request first; a method taking `request` next to self is a handler too.
+      const isRoute = decorated || (params[0] === 'request' && params.length > 1 && !!dec);
+      if (body) units.push({ node: n, body, params, isRoute, name: field(n, 'name')?.text ?? '' });
     }
     return true;
   });
@@ -84,11 +86,14 @@ function unitsOf(root: Node): Unit[] {
 interface Args {
   pos: Node[];
   kw: Map<string, Node>;
+  /** `**opts` passed through: a keyword we look for may be inside. */
+  splat: Node[];
 }
 
 function argsOf(call: Node): Args {
   const pos: Node[] = [];
   const kw = new Map<string, Node>();
+  const splat: Node[] = [];
   const list = field(call, 'arguments');
   if (list) {
     for (const a of kids(list)) {
@@ -96,10 +101,11 @@ function argsOf(call: Node): Args {
         const name = field(a, 'name')?.text;
         const value = field(a, 'value');
         if (name && value) kw.set(name, value);
-      } else if (a.type !== 'comment') pos.push(a);
+      } else if (a.type === 'dictionary_splat') splat.push(a);
+      else if (a.type !== 'comment') pos.push(a);
     }
   }
-  return { pos, kw };
+  return { pos, kw, splat };
 }
 
 function stringValue(n: Node): string | null {
@@ -108,6 +114,141 @@ function stringValue(n: Node): string | null {
   const m = /^[a-zA-Z]*("""|'''|"|')([\s\S]*)\1$/.exec(n.text);
   return m ? m[2] : null;
 }
+
+/** A SQL statement: a leading keyword and the clause that makes it a statement. */
+const SQL_TEXT = /^[a-zA-Z]*["'(\s]*(select\s[\s\S]*\sfrom\s|insert\s+(or\s+\w+\s+)?into\s|update\s[\s\S]*\sset\s|delete\s+from\s|replace\s+into\s|(create|drop|alter|truncate)\s+(table|index|view|database)\s)/i;
+
+const HTML_TAG = /<\/?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?\/?>|<[a-zA-Z][a-zA-Z0-9-]*\s+[a-z-]+\s*=|\b(href|src)\s*=\s*["']/;
+
+/** The literal text of a string or a concatenation of strings (f-string literal parts included). */
+function literalText(n: Node | null): string | null {
+  if (!n) return null;
+  if (n.type === 'string') return n.text;
+  if (n.type === 'concatenated_string') return kids(n).map((k) => k.text).join('');
+  if (n.type === 'parenthesized_expression') return literalText(kids(n)[0] ?? null);
+  // A translated literal: _("<a href=...>"), gettext(...).
+  if (n.type === 'call' && /^(_|gettext|ugettext|gettext_lazy|ugettext_lazy|_l|N_)$/.test(field(n, 'function')?.text ?? '')) {
+    const a = field(n, 'arguments');
+    return literalText(a ? kids(a)[0] ?? null : null);
+  }
+  return null;
+}
+
+/** A comparison's operators; `not in` / `is not` come as two tokens of the same type. */
+function compOps(n: Node): string {
+  const out: string[] = [];
+  for (const c of n.children) if (!c.isNamed && out[out.length - 1] !== c.type) out.push(c.type);
+  return out.join(',');
+}
+
+type Const = string | number | boolean | null;
+const NO = Symbol('not constant');
+
+/** A literal's value (`True`, `3`, `"x"`, `None`), or NO. */
+function literal(n: Node | null, consts: ReadonlyMap<string, Const>): Const | typeof NO {
+  if (!n) return NO;
+  switch (n.type) {
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    case 'none':
+      return null;
+    case 'integer':
+    case 'float': {
+      const v = Number(n.text.replace(/_/g, ''));
+      return Number.isNaN(v) ? NO : v;
+    }
+    case 'string':
+      return stringValue(n) ?? NO;
+    case 'identifier':
+      return consts.has(n.text) ? (consts.get(n.text) as Const) : NO;
+    case 'parenthesized_expression':
+      return literal(kids(n)[0] ?? null, consts);
+    default:
+      return NO;
+  }
+}
+
+/** Folds a condition over literals and single-assignment constants; undefined when it depends on data. */
+function fold(n: Node | null, consts: ReadonlyMap<string, Const>): boolean | undefined {
+  if (!n) return undefined;
+  const lit = literal(n, consts);
+  if (lit !== NO) return !!lit;
+  if (n.type === 'parenthesized_expression') return fold(kids(n)[0] ?? null, consts);
+  if (n.type === 'not_operator') {
+    const v = fold(field(n, 'argument'), consts);
+    return v === undefined ? undefined : !v;
+  }
+  if (n.type === 'boolean_operator') {
+    const op = n.children.find((c) => !c.isNamed)?.type;
+    const a = fold(field(n, 'left'), consts);
+    const b = fold(field(n, 'right'), consts);
+    if (op === 'and') return a === false || b === false ? false : a === true && b === true ? true : undefined;
+    if (op === 'or') return a === true || b === true ? true : a === false && b === false ? false : undefined;
+    return undefined;
+  }
+  if (n.type === 'comparison_operator') {
+    const ks = kids(n);
+    const ops = compOps(n).split(',');
+    if (ks.length !== 2 || ops.length !== 1) return undefined;
+    const a = literal(ks[0], consts);
+    const b = literal(ks[1], consts);
+    if (a === NO || b === NO) return undefined;
+    switch (ops[0]) {
+      case '==':
+      case 'is':
+        return a === b;
+      case '!=':
+        return a !== b;
+      case '<':
+        return a !== null && b !== null && a < b;
+      case '>':
+        return a !== null && b !== null && a > b;
+      case '<=':
+        return a !== null && b !== null && a <= b;
+      case '>=':
+        return a !== null && b !== null && a >= b;
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Names assigned exactly once in a scope, to a literal: constants for folding conditions. */
+function constantsOf(body: Node, outer: ReadonlyMap<string, Const>): Map<string, Const> {
+  const count = new Map<string, number>();
+  const value = new Map<string, Const | typeof NO>();
+  walk(body, (x) => {
+    if (x !== body && SCOPES.has(x.type)) return false;
+    const bump = (id: Node | null, v: Const | typeof NO): void => {
+      if (id?.type !== 'identifier') return;
+      count.set(id.text, (count.get(id.text) ?? 0) + 1);
+      value.set(id.text, v);
+    };
+    if (x.type === 'assignment') bump(field(x, 'left'), literal(field(x, 'right'), new Map()));
+    else if (x.type === 'augmented_assignment') bump(field(x, 'left'), NO);
+    else if (x.type === 'for_statement' || x.type === 'for_in_clause') walk(field(x, 'left') ?? x, (t) => (t.type === 'identifier' && bump(t, NO), true));
+    else if (x.type === 'as_pattern_target' || x.type === 'global_statement' || x.type === 'nonlocal_statement') walk(x, (t) => (t.type === 'identifier' && bump(t, NO), true));
+    else if (x.type === 'named_expression') bump(field(x, 'name'), NO);
+    return true;
+  });
+  const out = new Map<string, Const>();
+  for (const [k, v] of outer) if (!count.has(k)) out.set(k, v);
+  for (const [k, n] of count) {
+    const v = value.get(k);
+    if (n === 1 && v !== undefined && v !== NO) out.set(k, v);
+  }
+  return out;
+}
+
+/** What a same-file function returns when its parameters are tainted: its summary for callers. */
+interface Summary {
+  ret: TV;
+}
+
+type Env = Map<string, TV>;
 
 export function checkPython(root: Node): RuleHit[] {
   const alias = importAliases(root);
@@ -131,53 +272,148 @@ export function checkPython(root: Node): RuleHit[] {
     return n.type === 'attribute' && field(n, 'attribute')?.text === 'request';
   };
 
+  /** Names bound by `import x` / `import x.y`: modules, not data. */
+  const modules = new Set<string>();
+  walk(root, (n) => {
+    if (n.type === 'import_statement') {
+      for (const c of kids(n)) if (c.type === 'dotted_name') modules.add(c.text.split('.')[0]);
+      return false;
+    }
+    return true;
+  });
   const units = unitsOf(root);
   const byName = new Map<string, Unit>();
   for (const u of units) if (u.node.type === 'function_definition') byName.set(u.name, u);
   /** Parameters that some call site in this file passes request data to. */
   const strongParams = new Map<string, Set<string>>();
+  const summaries = new Map<string, Summary>();
+  const moduleConsts = constantsOf(root, new Map());
 
-  const analyze = (u: Unit, emit: boolean): void => {
-    const env = new Map<string, TV>();
+  const localSource = (): TV => sanitize(strongSource(), ['path']);
+
+  const calleeName = (fn: Node | null): string | undefined =>
+    fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? field(fn, 'attribute')?.text : undefined;
+
+  const analyze = (u: Unit, mode: 'summary' | 'strong' | 'emit'): TV => {
+    let env: Env = new Map();
     const lists = new Set<string>();
     const tarNames = new Set<string>();
+    /** Names bound to lxml parsers that resolve entities. */
+    const unsafeParsers = new Set<string>();
+    const consts = u.node === root ? moduleConsts : constantsOf(u.body, moduleConsts);
     const strong = strongParams.get(u.name);
-    for (const p of u.params) env.set(p, strong?.has(p) ? strongSource() : weakSource());
+    for (const p of u.params) {
+      if (mode === 'summary') env.set(p, weakSource());
+      else if (strong?.has(p) || (u.isRoute && p !== 'request' && p !== 'req')) env.set(p, strongSource());
+      else env.set(p, weakSource());
+    }
+    let returned: TV = null;
+    /** Local objects whose fields this function saves (`obj.save()`): stored request data ends up in pages. */
+    const savedObjects = new Set<string>();
+    walk(u.body, (x) => {
+      if (x !== u.body && SCOPES.has(x.type)) return false;
+      if (x.type === 'call') {
+        const f = field(x, 'function');
+        const o = f?.type === 'attribute' ? field(f, 'object') : null;
+        if (o?.type === 'identifier' && o.text !== 'self' && PY.saveMethods.has(field(f!, 'attribute')?.text ?? '')) savedObjects.add(o.text);
+      }
+      return true;
+    });
 
     const hit = (rule: string, n: Node, severity?: RuleHit['severity'], detail?: string): void => {
-      if (emit) hits.push({ rule, startLine: line(n), endLine: endLine(n), severity, detail });
+      if (mode === 'emit') hits.push({ rule, startLine: line(n), endLine: endLine(n), severity, detail });
     };
+    /** Request data: error; a caller's data built into the string: warning; data of unknown origin: a note. */
+    const sev = (r: 'strong' | 'weak', t?: TV): RuleHit['severity'] =>
+      r === 'strong' ? 'error' : t && !t.weak ? 'note' : 'warning';
 
     const evalArgs = (call: Node): TV => {
-      const { pos, kw } = argsOf(call);
-      return joinAll([...pos, ...kw.values()].map((a) => ev(a)));
+      const { pos, kw, splat } = argsOf(call);
+      return joinAll([...pos, ...kw.values(), ...splat].map((a) => ev(a)));
+    };
+
+    /** Formatting: the result is built; if the template is HTML and data is unescaped, it is HTML-injectable. */
+    const format = (template: Node | null, data: TV, whole: TV): TV => {
+      const out = built(whole);
+      if (!out) return out;
+      const text = literalText(template) ?? (template?.type === 'identifier' && typeof consts.get(template.text) === 'string' ? (consts.get(template.text) as string) : null);
+      const unsafeData = !!data && !data.clean.has('xss');
+      const sqlData = !!data && !data.clean.has('sql');
+      return {
+        ...out,
+        html: out.html || (unsafeData && text !== null && HTML_TAG.test(text)),
+        sqlText: out.sqlText || (sqlData && text !== null && SQL_TEXT.test(text)),
+      };
+    };
+
+    const isList = (n: Node | null): boolean =>
+      !!n && (n.type === 'list' || n.type === 'list_comprehension' || (n.type === 'identifier' && lists.has(n.text)));
+
+    const identifier = (n: Node): TV => {
+      if (env.has(n.text)) return env.get(n.text) ?? null;
+      if (consts.has(n.text) || /^[A-Z][A-Z0-9_]*$/.test(n.text) || alias.has(n.text) || modules.has(n.text) || byName.has(n.text)) return null;
+      if (n.text === 'self' || n.text === 'cls') return dynSource();
+      return dynSource();
     };
 
     const ev = (n: Node | null): TV => {
       if (!n) return null;
       switch (n.type) {
         case 'identifier':
-          return env.get(n.text) ?? null;
+          return identifier(n);
         case 'attribute': {
           const obj = field(n, 'object');
           const attr = field(n, 'attribute')?.text ?? '';
           if (obj && isRequestObject(obj) && PY.requestAttrs.has(attr)) return strongSource();
+          if (PY.localSourceNames.has(qualify(n))) return localSource();
+          if (obj?.type === 'identifier' && (alias.has(obj.text) || /^[A-Z][A-Z0-9_]*$/.test(attr))) return null;
           return ev(obj);
         }
-        case 'subscript':
-          return ev(field(n, 'value'));
+        case 'subscript': {
+          const v = field(n, 'value');
+          if (v && PY.localSourceNames.has(qualify(v))) return localSource();
+          return ev(v);
+        }
         case 'call':
           return evCall(n);
-        case 'binary_operator':
-          return built(join(ev(field(n, 'left')), ev(field(n, 'right'))));
+        case 'binary_operator': {
+          const l = field(n, 'left');
+          const r = field(n, 'right');
+          const lv = ev(l);
+          const rv = ev(r);
+          const op = n.children.find((c) => !c.isNamed)?.type;
+          if (op === '%') {
+            // `tpl % locals()`: only the names the template mentions are formatted in.
+            const tpl = literalText(l);
+            if (tpl && r?.type === 'call' && /^(locals|vars)$/.test(field(r, 'function')?.text ?? '') && argsOf(r).pos.length === 0) {
+              const used = joinAll([...tpl.matchAll(/%\((\w+)\)/g)].map((m) => env.get(m[1]) ?? null));
+              return format(l, used, join(lv, used));
+            }
+            return format(l, rv, join(lv, rv));
+          }
+          if (op === '+') {
+            // List concatenation builds an argument vector, not a string.
+            if (isList(l) || isList(r)) return join(lv, rv);
+            return format(literalText(l) !== null ? l : r, literalText(l) !== null ? rv : lv, join(lv, rv));
+          }
+          // Other arithmetic on data yields numbers, which no sink here cares about.
+          return null;
+        }
         case 'string': {
           const parts = kids(n).filter((k) => k.type === 'interpolation');
-          return parts.length ? built(joinAll(parts.map((p) => ev(field(p, 'expression') ?? kids(p)[0] ?? null)))) : null;
+          if (!parts.length) return null;
+          const data = joinAll(parts.map((p) => ev(field(p, 'expression') ?? kids(p)[0] ?? null)));
+          return format(n, data, data);
         }
-        case 'concatenated_string':
-          return joinAll(kids(n).map(ev));
+        case 'concatenated_string': {
+          const data = joinAll(kids(n).map(ev));
+          return data ? format(n, data, data) : null;
+        }
         case 'conditional_expression': {
           const ks = kids(n);
+          const c = fold(ks[1] ?? null, consts);
+          if (c === true) return ev(ks[0] ?? null);
+          if (c === false) return ev(ks[2] ?? null);
           return join(ev(ks[0] ?? null), ev(ks[2] ?? null));
         }
         case 'parenthesized_expression':
@@ -187,23 +423,43 @@ export function checkPython(root: Node): RuleHit[] {
         case 'starred_expression':
           return ev(kids(n)[0] ?? null);
         case 'keyword_argument':
-          return ev(field(n, 'value'));
         case 'pair':
           return ev(field(n, 'value'));
+        case 'named_expression': {
+          const v = ev(field(n, 'value'));
+          const name = field(n, 'name');
+          if (name) env.set(name.text, v);
+          return v;
+        }
         case 'list':
         case 'tuple':
         case 'set':
         case 'dictionary':
-        case 'expression_list':
-        case 'boolean_operator':
-          return joinAll(kids(n).map(ev));
+        case 'expression_list': {
+          // A container of strings is not itself a formatted string (an argument vector stays one).
+          const v = joinAll(kids(n).map(ev));
+          return v && n.type !== 'expression_list' ? { ...v, built: false, html: false } : v;
+        }
+        case 'boolean_operator': {
+          const op = n.children.find((c) => !c.isNamed)?.type;
+          const l = ev(field(n, 'left'));
+          const r = ev(field(n, 'right'));
+          // `a and b` is b when it is truthy: a check in front does not pass its own value on.
+          return op === 'and' ? r : join(l, r);
+        }
         case 'list_comprehension':
         case 'generator_expression':
         case 'set_comprehension':
         case 'dictionary_comprehension': {
           const body = field(n, 'body');
-          const clauses = kids(n).filter((k) => k.type === 'for_in_clause');
-          return join(ev(body), joinAll(clauses.map((c) => ev(field(c, 'right')))));
+          const saved = new Map(env);
+          for (const c of kids(n).filter((k) => k.type === 'for_in_clause')) {
+            const left = field(c, 'left');
+            if (left) bind(left, ev(field(c, 'right')), null);
+          }
+          const v = ev(body);
+          env = saved;
+          return v;
         }
         default:
           return null;
@@ -216,15 +472,21 @@ export function checkPython(root: Node): RuleHit[] {
       const raw = dotted(fn);
       const qn = qualify(fn);
       if (PY.sourceCalls.has(qn)) return strongSource();
-      // request.get_json() / request.get_data()
+      // `"..." % locals()` formats with every local variable.
+      if ((qn === 'locals' || qn === 'vars') && argsOf(n).pos.length === 0) return joinAll(env.values());
+      if (PY.localSourceCalls.has(qn)) return localSource();
       if (fn.type === 'attribute') {
         const obj = field(fn, 'object');
-        if (obj && isRequestObject(obj) && PY.requestAttrs.has(field(fn, 'attribute')?.text ?? '')) return strongSource();
+        const method = field(fn, 'attribute')?.text ?? '';
+        // request.get_json() / request.get_data()
+        if (obj && isRequestObject(obj) && PY.requestAttrs.has(method)) return strongSource();
+        if (obj?.type === 'identifier' && obj.text === 'self' && PY.handlerSourceMethods.has(method)) return strongSource();
       }
       const san = sanitizerOf(qn, raw);
       if (san) return san === 'all' ? null : sanitize(evalArgs(n), san);
       if (lookup(PY.normalizers, qn)) {
-        const recv = fn.type === 'attribute' ? ev(field(fn, 'object')) : null;
+        // `Path(x).resolve()` normalizes its receiver; `os.path.realpath(x)` only its argument.
+        const recv = fn.type === 'attribute' && !PY.normalizers.has(qn) ? ev(field(fn, 'object')) : null;
         return normalized(join(recv, evalArgs(n)));
       }
       if (PY.propagators.has(qn) || PY.propagators.has(raw)) return evalArgs(n);
@@ -232,24 +494,56 @@ export function checkPython(root: Node): RuleHit[] {
         const method = field(fn, 'attribute')?.text ?? '';
         if (PY.propagatingMethods.has(method)) {
           const recv = ev(field(fn, 'object'));
-          if (method === 'format' || method === 'format_map') return built(join(recv, evalArgs(n)));
-          if (method === 'join' || method === 'replace') return join(recv, evalArgs(n));
+          if (method === 'format' || method === 'format_map') {
+            const data = evalArgs(n);
+            return format(field(fn, 'object'), data, join(recv, data));
+          }
+          if (method === 'join') {
+            const data = evalArgs(n);
+            return format(field(fn, 'object'), data, join(recv, data));
+          }
+          if (method === 'replace') return join(recv, evalArgs(n));
           return recv;
         }
       }
-      return null;
+      // A function of this file: use its summary.
+      const own = fn.type === 'identifier' || (fn.type === 'attribute' && field(fn, 'object')?.text === 'self') ? calleeName(fn) : undefined;
+      const sum = own ? summaries.get(own) : undefined;
+      if (sum) {
+        if (!sum.ret) return null;
+        if (sum.ret.strong) return strongSource();
+        if (sum.ret.weak) {
+          // The callee passes its arguments on, made safe for what it sanitized on the way.
+          const a = sanitize(evalArgs(n), [...sum.ret.clean]);
+          return a ? { ...a, built: a.built || sum.ret.built, html: a.html || sum.ret.html } : sum.ret.dyn ? dynSource() : null;
+        }
+        return { ...sum.ret, weak: false };
+      }
+      const recv = fn.type === 'attribute' ? ev(field(fn, 'object')) : null;
+      return opaque(join(recv, evalArgs(n)));
     };
 
     const bind = (target: Node, value: TV, valueNode: Node | null): void => {
       if (target.type === 'identifier') {
         env.set(target.text, value);
-        if (valueNode && (valueNode.type === 'list' || valueNode.type === 'tuple')) lists.add(target.text);
+        if (valueNode && (valueNode.type === 'list' || valueNode.type === 'tuple' || valueNode.type === 'list_comprehension')) lists.add(target.text);
         else lists.delete(target.text);
-        if (valueNode?.type === 'call' && PY.tarOpeners.has(qualify(field(valueNode, 'function')))) tarNames.add(target.text);
+        if (valueNode?.type === 'call') {
+          const q = qualify(field(valueNode, 'function'));
+          if (PY.tarOpeners.has(q)) tarNames.add(target.text);
+          if (PY.xmlParserCtors.has(q) && resolvesEntities(valueNode)) unsafeParsers.add(target.text);
+        }
       } else if (target.type === 'as_pattern_target') {
         for (const k of kids(target)) bind(k, value, valueNode);
       } else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list'].includes(target.type)) {
         for (const k of kids(target)) bind(k, value, null);
+      } else if (target.type === 'subscript' || target.type === 'attribute') {
+        if (target.type === 'attribute' && value?.strong && !value.clean.has('xss') && savedObjects.has(baseName(target) ?? '')) {
+          hit('py/unescaped-html', target, 'note', 'request data is stored in a model field unescaped; every page that shows it must escape it');
+        }
+        // `d["k"] = tainted` / `obj.x = tainted` taints the container (not the other way round).
+        const base = baseName(target);
+        if (base && value && base !== 'self') env.set(base, join(env.get(base) ?? null, value));
       }
     };
 
@@ -265,20 +559,30 @@ export function checkPython(root: Node): RuleHit[] {
       bind(left, ev(right), right);
     };
 
+    const resolvesEntities = (call: Node): boolean => {
+      const { kw } = argsOf(call);
+      const re = kw.get('resolve_entities');
+      const net = kw.get('no_network');
+      return (!!re && re.text !== 'False') || (!!net && net.text === 'False');
+    };
+
     const checkCall = (call: Node): void => {
       const fn = field(call, 'function');
       if (!fn) return;
       const qn = qualify(fn);
       const seg = lastSegment(qn);
-      const { pos, kw } = argsOf(call);
+      const { pos, kw, splat } = argsOf(call);
+      const first = pos[0] ?? null;
 
       // CWE-22: file-system sinks.
       const pathIdx = PY.pathSinks.get(qn) ?? PY.pathSinks.get(`*.${seg}`);
       if (pathIdx && (PY.pathSinks.has(qn) || fn.type === 'attribute')) {
         for (const i of pathIdx) {
           const arg = i < 0 ? (fn.type === 'attribute' ? field(fn, 'object') : null) : pos[i];
-          if (arg && reaches(ev(arg), 'path')) {
-            hit('py/path-injection', call);
+          const r = arg ? reaches(ev(arg), 'path', 'weak') : null;
+          if (r) {
+            // A library opening the path its caller gives it is normal; only request data is evidence.
+            hit('py/path-injection', call, r === 'strong' ? 'error' : 'note', r === 'strong' ? undefined : "a path built from the function's parameters");
             break;
           }
         }
@@ -291,44 +595,164 @@ export function checkPython(root: Node): RuleHit[] {
           (obj?.type === 'call' && PY.tarOpeners.has(qualify(field(obj, 'function'))));
         const filter = kw.get('filter');
         const safeFilter = filter ? /^['"](data|tar)['"]$/.test(filter.text) : false;
-        if (fromTar && !safeFilter && !insideIf(call, u.node)) hit('py/tarslip', call);
+        if (fromTar && !safeFilter && !kw.has('members') && !insideIf(call, u.node)) hit('py/tarslip', call);
       }
       // CWE-78.
       if (PY.shellSinks.has(qn)) {
-        const arg = pos[0] ?? kw.get('command') ?? kw.get('cmd');
-        if (arg && reaches(ev(arg), 'cmd')) hit('py/command-injection', call);
+        const arg = first ?? kw.get('command') ?? kw.get('cmd');
+        const t = arg ? ev(arg) : null;
+        const r = reaches(t, 'cmd', 'dyn');
+        if (r) hit('py/command-injection', call, sev(r, t));
       } else if (PY.processSinks.has(qn)) {
-        const arg = pos[0] ?? kw.get('args');
+        const arg = first ?? kw.get('args');
         const shell = kw.get('shell');
         const shellOn = !!shell && shell.text !== 'False' && shell.text !== '0' && shell.text !== 'None';
-        const listForm = !!arg && (arg.type === 'list' || arg.type === 'tuple' || (arg.type === 'identifier' && lists.has(arg.text)));
-        if (arg && (shellOn || !listForm) && reaches(ev(arg), 'cmd')) hit('py/command-injection', call);
+        const listForm = !!arg && (arg.type === 'list' || arg.type === 'tuple' || arg.type === 'list_comprehension' || (arg.type === 'identifier' && lists.has(arg.text)));
+        if (arg && (shellOn || !listForm)) {
+          const t = ev(arg);
+          const r = reaches(t, 'cmd', shellOn ? 'dyn' : 'strong');
+          if (r) hit('py/command-injection', call, sev(r, t));
+        }
+      } else if (first && isCommandRunner(fn)) {
+        const t = ev(first);
+        const r = reaches(t, 'cmd', 'dyn');
+        if (r) hit('py/command-injection', call, sev(r, t), 'a command line built by string formatting is run by a shell');
       }
-      // CWE-89.
-      if (fn.type === 'attribute' && PY.sqlMethods.has(seg)) {
-        const arg = pos[0] ?? kw.get('sql') ?? kw.get('query') ?? kw.get('operation');
-        const r = arg ? reaches(ev(arg), 'sql', true) : null;
-        if (r) hit('py/sql-injection', call, r === 'strong' ? 'error' : 'warning');
+      // CWE-89: the DB-API and ORM raw-SQL methods, and any query helper handed a formatted SQL statement.
+      const sqlArg = first ?? kw.get('sql') ?? kw.get('query') ?? kw.get('operation');
+      // Values passed as parameters: formatting is then most likely for a table or column name.
+      const parameterized = pos.length > 1 || kw.has('params') || kw.has('parameters') || kw.has('args');
+      if (sqlArg && fn.type === 'attribute' && PY.sqlMethods.has(seg)) {
+        const t = ev(sqlArg);
+        const r = reaches(t, 'sql', 'weak');
+        if (r) hit('py/sql-injection', call, sev(r));
+        else if (t?.sqlText && !parameterized && reaches(t, 'sql', 'dyn')) hit('py/sql-injection', call, 'note', 'SQL built by string formatting from data of unknown origin');
+      } else if (PY.sqlHelper.test(calleeName(fn) ?? '')) {
+        // A helper may take the connection first: look for the statement among the arguments.
+        const all = [...pos, ...kw.values()];
+        const i = all.findIndex((a) => ev(a)?.sqlText);
+        const t = i >= 0 ? ev(all[i]) : null;
+        const r = reaches(t, 'sql', 'weak');
+        const more = i >= 0 && i < pos.length - 1;
+        if (t?.sqlText && (r || (!more && reaches(t, 'sql', 'dyn')))) hit('py/sql-injection', call, sev(r ?? 'weak', t), 'a SQL statement built by string formatting');
+      }
+      // CWE-94/95.
+      if (PY.codeSinks.has(qn) && first) {
+        const r = reaches(ev(first), 'code', 'weak');
+        if (r) hit('py/code-injection', call, sev(r));
+      }
+      // CWE-1336: server-side template injection.
+      if ((PY.templateSinks.has(qn) || (fn.type === 'attribute' && seg === 'from_string')) && first) {
+        const r = reaches(ev(first), 'code', 'weak');
+        if (r) hit('py/template-injection', call, sev(r));
+      }
+      // CWE-601.
+      if ((PY.redirectSinks.has(qn) || PY.redirectSinks.has(dotted(fn))) && first) {
+        if (reaches(ev(first), 'url')) hit('py/open-redirect', call);
+      }
+      // CWE-918.
+      if (PY.ssrfSinks.has(qn)) {
+        const arg = qn === 'requests.request' || qn === 'httpx.request' ? pos[1] ?? kw.get('url') : first ?? kw.get('url');
+        if (arg && reaches(ev(arg), 'url')) hit('py/ssrf', call);
+      }
+      // CWE-611.
+      if (PY.xmlParserCtors.has(qn) && resolvesEntities(call)) hit('py/xxe', call, 'error', 'the parser resolves external entities');
+      if (PY.xmlParsers.has(qn) && first) {
+        const parser = kw.get('parser') ?? pos[1];
+        if (parser?.type === 'identifier' && unsafeParsers.has(parser.text)) hit('py/xxe', call, 'error', 'parsed with an entity-resolving parser');
+        else if (!parser && reaches(ev(first), 'xml')) hit('py/xxe', call, 'warning', 'request data parsed by lxml with its default parser, which expands entities');
+      }
+      // CWE-347.
+      if (PY.jwtDecode.has(qn)) {
+        const verify = kw.get('verify');
+        const options = kw.get('options');
+        const algs = kw.get('algorithms');
+        const off =
+          (verify && /^(False|0|None)$/.test(verify.text)) ||
+          (options && /["']verify_signature["']\s*:\s*(False|0|None)\b/.test(options.text)) ||
+          (algs && /["']none["']/i.test(algs.text));
+        if (off) hit('py/jwt-no-verify', call);
+      }
+      // CWE-79: data marked safe as HTML or written straight into the response.
+      if (PY.htmlSinks.has(qn) && first) {
+        const t = ev(first);
+        const r = reaches(t, 'xss');
+        if (r) hit('py/reflected-xss', call);
+        else if (t?.html && reaches(t, 'xss', 'dyn')) hit('py/unescaped-html', call, t.strong ? 'error' : t.weak ? 'warning' : 'note');
+        else if (t && !t.clean.has('xss') && /mark_safe|Markup|SafeString/.test(qn) && first.type !== 'string')
+          hit('py/unescaped-html', call, 'note', 'a value not escaped here is marked safe HTML');
+      }
+      if (fn.type === 'attribute' && (seg === 'write' || seg === 'send') && first) {
+        const recv = dotted(field(fn, 'object'));
+        if (PY.responseWriters.test(recv) && (recv !== 'self' || u.isRoute || /handler|view|resource/i.test(u.name))) {
+          const t = ev(first);
+          if (reaches(t, 'xss')) hit('py/reflected-xss', call);
+          else if (t?.html && reaches(t, 'xss', 'dyn')) hit('py/unescaped-html', call, t.weak ? 'warning' : 'note');
+        }
       }
       // CWE-502.
       if (PY.pickleSinks.has(qn)) {
-        const arg = pos[0] ?? kw.get('data');
-        const r = arg ? reaches(ev(arg), 'deser', true) ?? (ev(arg)?.weak ? 'weak' : null) : null;
-        if (r) hit('py/unsafe-deserialization', call, r === 'strong' ? 'error' : 'warning');
+        const arg = first ?? kw.get('data');
+        const t = arg ? ev(arg) : null;
+        const r = reaches(t, 'deser', 'weak') ?? (t?.weak ? 'weak' : null);
+        if (r) hit('py/unsafe-deserialization', call, sev(r));
       }
       if (PY.yamlLoads.has(qn)) {
         const loader = kw.get('Loader') ?? pos[1];
         if (!loader || !/Safe|Base/.test(loader.text)) {
-          hit('py/unsafe-yaml-load', call, pos[0] && reaches(ev(pos[0]), 'deser') ? 'error' : undefined);
+          hit('py/unsafe-yaml-load', call, first && reaches(ev(first), 'deser') ? 'error' : undefined);
         }
       } else if (PY.yamlUnsafe.has(qn)) {
         hit('py/unsafe-yaml-load', call);
       }
-      // CWE-79: jinja2 without autoescape.
-      if (PY.jinjaCtors.has(qn)) {
-        const ae = kw.get('autoescape');
-        if (!ae || ae.text === 'False' || ae.text === 'None' || ae.text === '0') hit('py/jinja2-autoescape-false', call);
+      // CWE-79: markdown output is HTML that keeps any raw HTML of its input.
+      if ((PY.markdownSinks.has(qn) || (fn.type === 'attribute' && seg === 'markdown' && /^(markdown|md|mistune)$/.test(dotted(field(fn, 'object'))))) && first) {
+        const t = ev(first);
+        if (t && !t.clean.has('xss')) hit('py/unescaped-html', call, t.strong ? 'error' : t.weak ? 'warning' : 'note', 'markdown keeps raw HTML of its input: escape or bleach it');
       }
+      // CWE-79: HTML built around request data, handed on to anything.
+      if (!PY.htmlSinks.has(qn) && !sanitizerOf(qn, dotted(fn))) {
+        for (const a of [...pos, ...kw.values()]) {
+          const t = a.type === 'string' || a.type === 'identifier' || a.type === 'binary_operator' || a.type === 'call' ? ev(a) : null;
+          if (t?.html && t.strong && !t.clean.has('xss')) {
+            hit('py/unescaped-html', call, 'error');
+            break;
+          }
+        }
+      }
+      // CWE-79: jinja2 without autoescape (a bare Environment counts when it is given a loader or options).
+      if (PY.jinjaCtors.has(qn) && (qn !== 'Environment' || kw.has('loader') || splat.length > 0)) {
+        const ae = kw.get('autoescape');
+        const viaSplat = splat.some((s) => splatSetsAutoescape(s));
+        if (!viaSplat && (!ae || ae.text === 'False' || ae.text === 'None' || ae.text === '0')) hit('py/jinja2-autoescape-false', call);
+      }
+    };
+
+    /** `Environment(**opts)` where opts is a dict literal (or a name bound to one) with an autoescape key. */
+    const splatSetsAutoescape = (s: Node): boolean => {
+      const inner = kids(s)[0];
+      if (!inner) return false;
+      if (/autoescape/.test(inner.text)) return true;
+      if (inner.type !== 'identifier') return true; // unknown options: may well set it
+      let found = false;
+      walk(u.body, (x) => {
+        if (x.type === 'assignment' && field(x, 'left')?.text === inner.text && /autoescape/.test(field(x, 'right')?.text ?? '')) found = true;
+        if (x.type === 'subscript' && field(x, 'value')?.text === inner.text && /autoescape/.test(x.text)) found = true;
+        if (x.type === 'call' && /^\w+\.update$/.test(dotted(field(x, 'function'))) && dotted(field(x, 'function')).startsWith(inner.text + '.') && /autoescape/.test(x.text)) found = true;
+        return !found;
+      });
+      return found;
+    };
+
+    const isCommandRunner = (fn: Node): boolean => {
+      if (fn.type === 'subscript') return /^['"]cmd\.\w+['"]$/.test(field(fn, 'subscript')?.text ?? '');
+      const name = (calleeName(fn) ?? '').replace(/^_+/, '');
+      if (PY.commandRunner.test(name)) return true;
+      if (fn.type === 'attribute' && PY.runnerMethods.has(name)) {
+        const recv = dotted(field(fn, 'object'));
+        return PY.runnerReceiver.test(lastSegment(recv).replace(/^_+/, '')) || /^(utils|processutils)$/.test(recv);
+      }
+      return false;
     };
 
     /** Calls in an expression, not inside nested scopes or nested statement blocks. */
@@ -341,21 +765,189 @@ export function checkPython(root: Node): RuleHit[] {
       });
     };
 
-    /** `if p.startswith(base)` after normalizing p is the prefix check CodeQL accepts. */
+    /** Marks a value validated (all kinds) or checked for `kinds`. */
+    const clear = (n: Node | null, kinds: readonly SinkKind[] | 'all'): void => {
+      const name = n ? baseName(n) : null;
+      if (!name || name === 'self') return;
+      const t = env.get(name);
+      if (!t && !(n && n.type === 'identifier')) return;
+      if (kinds === 'all') env.set(name, null);
+      else env.set(name, sanitize(t ?? null, kinds));
+    };
+
+    /**
+     * Checks in a condition or a statement that validate a value from here on: a validator call, an
+     * allow-list membership test, a pattern match, a normalized path's prefix test, a `..` test.
+     */
     const applyGuard = (cond: Node | null): void => {
       if (!cond) return;
       walk(cond, (x) => {
-        if (x.type !== 'call') return true;
-        const fn = field(x, 'function');
-        if (fn?.type === 'attribute' && /^(startswith|is_relative_to)$/.test(field(fn, 'attribute')?.text ?? '')) {
-          const obj = field(fn, 'object');
-          if (obj?.type === 'identifier') {
-            const t = env.get(obj.text) ?? null;
-            if (t?.normalized) env.set(obj.text, sanitize(t, ['path']));
+        if (SCOPES.has(x.type)) return false;
+        if (x.type === 'call') {
+          const fn = field(x, 'function');
+          const name = (calleeName(fn) ?? '').replace(/^_+/, '');
+          const args = argsOf(x).pos;
+          const qn = qualify(fn);
+          if (fn?.type === 'attribute' && /^(startswith|is_relative_to)$/.test(name)) {
+            const obj = field(fn, 'object');
+            const t = obj ? ev(obj) : null;
+            if (obj && t?.normalized) clear(obj, ['path']);
+          } else if (/^re\.(match|fullmatch|search)$/.test(qn) || (fn?.type === 'attribute' && /^(match|fullmatch)$/.test(name))) {
+            clear(args[args.length - 1] ?? null, 'all');
+          } else if (/^os\.path\.(commonpath|commonprefix|isabs)$/.test(qn)) {
+            walk(x, (y) => (y.type === 'identifier' && clear(y, ['path']), true));
+          } else if (PY.validator.test(name) && name !== 'escape') {
+            for (const a of args) clear(a, 'all');
           }
+          return true;
+        }
+        if (x.type === 'comparison_operator' && /^(==|!=)$/.test(compOps(x))) {
+          // `os.path.commonpath([root, p]) == root`: a containment test whichever way it is used.
+          const l = kids(x)[0];
+          if (l && /^os\.path\.(commonpath|commonprefix)/.test(qualify(field(l, 'function')))) walk(l, (y) => (y.type === 'identifier' && clear(y, ['path']), true));
         }
         return true;
       });
+    };
+
+    type Fact = [Node, readonly SinkKind[] | 'all'];
+    /**
+     * What a condition proves about values where it is `positive` (true) or not: `x in ALLOWED` and
+     * `x == "lit"` pin x down where true; `".." in p` rules out traversal where false.
+     */
+    const facts = (c: Node | null, positive: boolean): Fact[] => {
+      if (!c) return [];
+      switch (c.type) {
+        case 'parenthesized_expression':
+          return facts(kids(c)[0] ?? null, positive);
+        case 'not_operator':
+          return facts(field(c, 'argument'), !positive);
+        case 'boolean_operator': {
+          const op = c.children.find((k) => !k.isNamed)?.type;
+          const l = field(c, 'left');
+          const r = field(c, 'right');
+          if (op === 'and' && positive) return [...facts(l, true), ...facts(r, true)];
+          if (op === 'or' && !positive) return [...facts(l, false), ...facts(r, false)];
+          return [];
+        }
+        case 'comparison_operator': {
+          const ks = kids(c);
+          if (ks.length !== 2) return [];
+          const [l, r] = ks;
+          const ops = compOps(c);
+          if (ops === 'in' || ops === 'not in') {
+            const holdsIn = ops === 'in' ? positive : !positive;
+            if (l.type === 'string') {
+              // A substring test: where the dangerous substring is absent.
+              if (holdsIn) return [];
+              const v = stringValue(l) ?? '';
+              const out: Fact[] = [];
+              if (/\.\.|\//.test(v)) out.push([r, ['path']]);
+              if (/[;&|`$]/.test(v)) out.push([r, ['cmd']]);
+              return out;
+            }
+            return holdsIn && r.type !== 'string' ? [[l, 'all']] : [];
+          }
+          if (ops === '==' || ops === 'is' || ops === '!=' || ops === 'is not') {
+            const eq = ops === '==' || ops === 'is' ? positive : !positive;
+            const lit = literal(r, new Map());
+            return eq && lit !== NO && lit !== null ? [[l, 'all']] : [];
+          }
+          return [];
+        }
+        default:
+          return [];
+      }
+    };
+    const applyFacts = (fs: Fact[]): void => {
+      for (const [n, k] of fs) clear(n, k);
+    };
+
+    const exitsBlock = (b: Node | null): boolean => {
+      if (!b) return false;
+      const ks = kids(b).filter((k) => k.type !== 'comment');
+      const last = ks[ks.length - 1];
+      if (!last) return false;
+      if (/^(return_statement|raise_statement|continue_statement|break_statement)$/.test(last.type)) return true;
+      if (last.type === 'expression_statement') {
+        const c = kids(last)[0];
+        if (c?.type === 'call') {
+          const q = qualify(field(c, 'function'));
+          return PY.noReturn.has(q) || PY.noReturn.has(dotted(field(c, 'function')));
+        }
+      }
+      if (last.type === 'if_statement') {
+        const alts = kids(last).filter((k) => k.type === 'elif_clause' || k.type === 'else_clause');
+        return exitsBlock(field(last, 'consequence')) && alts.some((a) => a.type === 'else_clause') && alts.every((a) => exitsBlock(field(a, 'consequence') ?? field(a, 'body') ?? kids(a).find((k) => k.type === 'block') ?? null));
+      }
+      return false;
+    };
+
+    const mergeEnvs = (envs: Env[]): Env => {
+      if (envs.length === 0) return new Map(env);
+      const out: Env = new Map();
+      for (const e of envs) for (const [k, v] of e) out.set(k, out.has(k) ? join(out.get(k) ?? null, v) : v);
+      // A name bound in only some branches keeps its value where it was bound.
+      return out;
+    };
+
+    /** Runs `f` on a copy of the environment; returns the environment after it, or null when the block exits. */
+    const branch = (f: () => void, block: Node | null): Env | null => {
+      const saved = env;
+      env = new Map(saved);
+      f();
+      const after = env;
+      env = saved;
+      return exitsBlock(block) ? null : after;
+    };
+
+    const ifChain = (s: Node): void => {
+      // if / elif / else, folding constant conditions and joining the environments of the branches that flow on.
+      const clauses: { cond: Node | null; body: Node | null }[] = [{ cond: field(s, 'condition'), body: field(s, 'consequence') }];
+      for (const alt of kids(s)) {
+        if (alt.type === 'elif_clause') clauses.push({ cond: field(alt, 'condition'), body: field(alt, 'consequence') });
+        else if (alt.type === 'else_clause') clauses.push({ cond: null, body: field(alt, 'body') ?? kids(alt).find((k) => k.type === 'block') ?? null });
+      }
+      const outs: Env[] = [];
+      let fallsThrough = true;
+      /** What the conditions of the clauses before this one prove by being false. */
+      const negated: Fact[] = [];
+      for (const c of clauses) {
+        if (c.cond) {
+          const v = fold(c.cond, consts);
+          checkCalls(c.cond);
+          applyGuard(c.cond);
+          if (v === false) continue;
+          const cond = c.cond;
+          const e = branch(() => {
+            applyFacts(negated);
+            applyFacts(facts(cond, true));
+            block(c.body);
+          }, c.body);
+          if (e) outs.push(e);
+          negated.push(...facts(cond, false));
+          if (v === true) {
+            fallsThrough = false;
+            break;
+          }
+        } else {
+          const e = branch(() => {
+            applyFacts(negated);
+            block(c.body);
+          }, c.body);
+          if (e) outs.push(e);
+          fallsThrough = false;
+          break;
+        }
+      }
+      if (fallsThrough) {
+        const saved = env;
+        env = new Map(env);
+        applyFacts(negated);
+        outs.push(env);
+        env = saved;
+      }
+      env = outs.length ? mergeEnvs(outs) : new Map(env);
     };
 
     const stmt = (s: Node): void => {
@@ -370,11 +962,29 @@ export function checkPython(root: Node): RuleHit[] {
             if (e.type === 'assignment') assign(e);
             else if (e.type === 'augmented_assignment') {
               const left = field(e, 'left');
-              if (left?.type === 'identifier') env.set(left.text, built(join(env.get(left.text) ?? null, ev(field(e, 'right')))));
+              const rv = ev(field(e, 'right'));
+              if (left?.type === 'identifier') {
+                const lv = env.get(left.text) ?? null;
+                env.set(left.text, lists.has(left.text) ? join(lv, rv) : format(field(e, 'right'), rv, join(lv, rv)));
+              }
+            } else if (e.type === 'call') {
+              const fn = field(e, 'function');
+              const method = fn?.type === 'attribute' ? field(fn, 'attribute')?.text ?? '' : '';
+              if (fn?.type === 'attribute' && PY.mutatingMethods.has(method)) {
+                const target = baseName(field(fn, 'object') ?? fn);
+                if (target && target !== 'self') env.set(target, join(env.get(target) ?? null, evalArgs(e)));
+              } else {
+                applyGuard(e);
+              }
             }
           }
           return;
         }
+        case 'assert_statement':
+          checkCalls(s);
+          applyGuard(s);
+          applyFacts(facts(kids(s)[0] ?? null, true));
+          return;
         case 'with_statement': {
           for (const clause of kids(s).filter((k) => k.type === 'with_clause')) {
             checkCalls(clause);
@@ -393,32 +1003,59 @@ export function checkPython(root: Node): RuleHit[] {
         case 'for_statement': {
           checkCalls(field(s, 'right'));
           const left = field(s, 'left');
+          const body = field(s, 'body');
+          const before = new Map(env);
           if (left) bind(left, ev(field(s, 'right')), null);
-          block(field(s, 'body'));
+          block(body);
+          env = mergeEnvs([before, env]);
           block(field(s, 'alternative'));
           return;
         }
-        case 'while_statement':
+        case 'while_statement': {
+          const v = fold(field(s, 'condition'), consts);
           checkCalls(field(s, 'condition'));
+          if (v === false) return;
+          const before = new Map(env);
           block(field(s, 'body'));
+          env = mergeEnvs([before, env]);
           block(field(s, 'alternative'));
           return;
+        }
         case 'if_statement':
-        case 'elif_clause':
-          checkCalls(field(s, 'condition'));
-          applyGuard(field(s, 'condition'));
-          block(field(s, 'consequence'));
-          for (const alt of kids(s)) if (alt.type === 'elif_clause' || alt.type === 'else_clause') stmt(alt);
+          ifChain(s);
           return;
         case 'else_clause':
         case 'finally_clause':
           block(field(s, 'body') ?? kids(s).find((k) => k.type === 'block') ?? null);
           return;
+        case 'try_statement': {
+          const body = field(s, 'body');
+          const before = new Map(env);
+          block(body);
+          const outs: Env[] = [env];
+          for (const h of kids(s)) {
+            if (h.type === 'except_clause' || h.type === 'except_group_clause') {
+              const hb = kids(h).find((k) => k.type === 'block') ?? null;
+              const e = branch(() => {
+                env = mergeEnvs([before, env]);
+                block(hb);
+              }, hb);
+              if (e) outs.push(e);
+            }
+          }
+          env = mergeEnvs(outs);
+          for (const h of kids(s)) if (h.type === 'else_clause' || h.type === 'finally_clause') stmt(h);
+          return;
+        }
         case 'return_statement': {
           checkCalls(s);
           let e = kids(s)[0] ?? null;
+          const whole = ev(e);
+          returned = join(returned, whole);
           if (e && (e.type === 'expression_list' || e.type === 'tuple')) e = kids(e)[0] ?? null;
-          if (u.isRoute && e && reaches(ev(e), 'xss')) hit('py/reflected-xss', s);
+          const t = e === kids(s)[0] ? whole : ev(e);
+          if (u.isRoute && e && reaches(t, 'xss')) hit('py/reflected-xss', s);
+          else if (t?.html && reaches(t, 'xss', 'dyn')) hit('py/unescaped-html', s, t.strong ? 'error' : 'note', 'HTML returned to the caller');
           return;
         }
         case 'block':
@@ -426,11 +1063,14 @@ export function checkPython(root: Node): RuleHit[] {
           block(s);
           return;
         default:
-          // try/except/match and simple statements: check their expressions, walk their blocks.
+          // match and simple statements: check their expressions, walk their blocks.
           for (const k of kids(s)) {
             if (k.type === 'block') block(k);
             else if (/_clause$|^case_/.test(k.type)) stmt(k);
-            else checkCalls(k);
+            else {
+              checkCalls(k);
+              if (k.type === 'yield') returned = join(returned, ev(kids(k)[0] ?? null));
+            }
           }
       }
     };
@@ -440,27 +1080,29 @@ export function checkPython(root: Node): RuleHit[] {
       for (const s of kids(b)) stmt(s);
     };
 
-    if (u.body.type === 'module') block(u.body);
-    else block(u.body);
+    block(u.body);
 
-    if (!emit) {
+    if (mode === 'strong') {
       // Record which same-file functions receive request data at a call site.
       walk(u.body, (x) => {
         if (x !== u.body && SCOPES.has(x.type)) return false;
         if (x.type !== 'call') return true;
-        const fn = field(x, 'function');
-        const name = fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? field(fn, 'attribute')?.text : undefined;
+        const name = calleeName(field(x, 'function'));
         const target = name ? byName.get(name) : undefined;
         if (!target) return true;
         const { pos, kw } = argsOf(x);
         pos.forEach((a, i) => {
-          if (i < target.params.length && ev(a)?.strong) addStrong(target.name, target.params[i]);
+          if (i < target.params.length && isRequestData(ev(a))) addStrong(target.name, target.params[i]);
         });
-        for (const [k, v] of kw) if (target.params.includes(k) && ev(v)?.strong) addStrong(target.name, k);
+        for (const [k, v] of kw) if (target.params.includes(k) && isRequestData(ev(v))) addStrong(target.name, k);
         return true;
       });
     }
+    return returned;
   };
+
+  /** Client data not yet checked for anything: what makes a callee's parameter a source. */
+  const isRequestData = (t: TV): boolean => !!t && t.strong && t.clean.size === 0;
 
   const addStrong = (fn: string, p: string): void => {
     let s = strongParams.get(fn);
@@ -468,28 +1110,46 @@ export function checkPython(root: Node): RuleHit[] {
     s.add(p);
   };
 
-  // Summary rounds (callers two levels up) are only worth their cost when the file calls its own functions.
+  // Inter-procedural rounds are only worth their cost when the file calls its own functions.
   let callsOwn = false;
   if (byName.size) {
     walk(root, (x) => {
       if (callsOwn) return false;
       if (x.type === 'call') {
-        const fn = field(x, 'function');
-        const name = fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? field(fn, 'attribute')?.text : undefined;
+        const name = calleeName(field(x, 'function'));
         if (name && byName.has(name)) callsOwn = true;
       }
       return true;
     });
   }
-  for (let round = 0; callsOwn && round < 2; round++) {
-    const before = [...strongParams.values()].reduce((n, s) => n + s.size, 0);
-    for (const u of units) analyze(u, false);
-    if ([...strongParams.values()].reduce((n, s) => n + s.size, 0) === before) break;
+  if (callsOwn) {
+    // Return summaries (two rounds: helpers of helpers), then which parameters receive request data.
+    for (let round = 0; round < 2; round++) {
+      for (const u of units) if (u.node !== root) summaries.set(u.name, { ret: analyze(u, 'summary') });
+    }
+    for (let round = 0; round < 2; round++) {
+      const before = [...strongParams.values()].reduce((n, s) => n + s.size, 0);
+      for (const u of units) analyze(u, 'strong');
+      if ([...strongParams.values()].reduce((n, s) => n + s.size, 0) === before) break;
+    }
   }
-  for (const u of units) analyze(u, true);
+  for (const u of units) analyze(u, 'emit');
 
   credentials(root, hits);
   return hits;
+}
+
+/** The variable an expression reads from: `x`, `x[...]`, `x.attr` -> x. */
+function baseName(n: Node): string | null {
+  let cur: Node | null = n;
+  while (cur) {
+    if (cur.type === 'identifier') return cur.text;
+    if (cur.type === 'subscript') cur = field(cur, 'value');
+    else if (cur.type === 'attribute') cur = field(cur, 'object');
+    else if (cur.type === 'parenthesized_expression') cur = kids(cur)[0] ?? null;
+    else return null;
+  }
+  return null;
 }
 
 function insideIf(n: Node, stop: Node): boolean {

@@ -1,17 +1,24 @@
 /**
- * The value lattice of the intra-procedural taint engine. `null` is untainted. A tainted value
- * remembers whether it came from request data (strong) or only from a function's own inputs (weak),
- * whether it was built by string formatting, and which sink kinds a sanitizer already made it safe for.
+ * The value lattice of the taint engine. `null` is untainted (a literal, a sanitized value). A tainted
+ * value remembers where it came from: request data or another client-controlled source (strong), a
+ * function's own parameters (weak), or data the rules cannot see the origin of, such as attributes of
+ * `self` and results of unknown calls (dyn); whether it was built by string formatting; whether that
+ * formatting produced HTML around unescaped data; and which sink kinds a sanitizer made it safe for.
  */
-export type SinkKind = 'path' | 'xss' | 'cmd' | 'sql' | 'code' | 'deser';
+export type SinkKind = 'path' | 'xss' | 'cmd' | 'sql' | 'code' | 'deser' | 'url' | 'xml';
 
-export const ALL_KINDS: readonly SinkKind[] = ['path', 'xss', 'cmd', 'sql', 'code', 'deser'];
+export const ALL_KINDS: readonly SinkKind[] = ['path', 'xss', 'cmd', 'sql', 'code', 'deser', 'url', 'xml'];
 
 export interface Taint {
   strong: boolean;
   weak: boolean;
+  dyn: boolean;
   /** Passed through concatenation, %-formatting, .format or an f-string/template. */
   built: boolean;
+  /** An HTML literal was formatted around data not escaped for HTML. */
+  html: boolean;
+  /** A SQL literal was formatted around data not escaped for SQL. */
+  sqlText: boolean;
   /** Went through a path normalizer (normpath/realpath/resolve); a later prefix check then sanitizes it. */
   normalized: boolean;
   clean: ReadonlySet<SinkKind>;
@@ -21,24 +28,42 @@ export type TV = Taint | null;
 
 const NONE: ReadonlySet<SinkKind> = new Set();
 
+const base = { strong: false, weak: false, dyn: false, built: false, html: false, sqlText: false, normalized: false, clean: NONE };
+
 export function strongSource(): Taint {
-  return { strong: true, weak: false, built: false, normalized: false, clean: NONE };
+  return { ...base, strong: true };
 }
 
 export function weakSource(): Taint {
-  return { strong: false, weak: true, built: false, normalized: false, clean: NONE };
+  return { ...base, weak: true };
+}
+
+export function dynSource(): Taint {
+  return { ...base, dyn: true };
 }
 
 /** Least upper bound: tainted if any part is; only as clean as the least clean tainted part. */
 export function join(a: TV, b: TV): TV {
   if (!a) return b;
   if (!b) return a;
-  const clean = new Set<SinkKind>();
-  for (const k of a.clean) if (b.clean.has(k)) clean.add(k);
+  // Data of unknown origin next to client data: the client part decides what it is clean for (the
+  // unknown part only ever yields notes, so a little optimism there costs nothing that blocks).
+  const aOnlyDyn = !a.strong && !a.weak;
+  const bOnlyDyn = !b.strong && !b.weak;
+  let clean: Set<SinkKind>;
+  if (aOnlyDyn && !bOnlyDyn) clean = new Set(b.clean);
+  else if (bOnlyDyn && !aOnlyDyn) clean = new Set(a.clean);
+  else {
+    clean = new Set<SinkKind>();
+    for (const k of a.clean) if (b.clean.has(k)) clean.add(k);
+  }
   return {
     strong: a.strong || b.strong,
     weak: a.weak || b.weak,
+    dyn: a.dyn || b.dyn,
     built: a.built || b.built,
+    html: a.html || b.html,
+    sqlText: a.sqlText || b.sqlText,
     normalized: a.normalized && b.normalized,
     clean,
   };
@@ -58,22 +83,34 @@ export function normalized(t: TV): TV {
   return t ? { ...t, normalized: true } : t;
 }
 
+/**
+ * The result of a call the rules know nothing about: it may carry its arguments' data, but not as
+ * request data any more (a decoder, a lookup, a hash...), so strong becomes weak.
+ */
+export function opaque(args: TV): Taint {
+  // What the arguments were already made safe for stays safe: an unknown wrapper rarely undoes escaping.
+  return { ...base, dyn: true, weak: !!args && (args.strong || args.weak), clean: args ? args.clean : NONE };
+}
+
 export function sanitize(t: TV, kinds: readonly SinkKind[]): TV {
   if (!t) return t;
   const clean = new Set(t.clean);
   for (const k of kinds) clean.add(k);
   if (clean.size === ALL_KINDS.length) return null;
-  return { ...t, clean };
+  return { ...t, clean, html: kinds.includes('xss') ? false : t.html, sqlText: kinds.includes('sql') ? false : t.sqlText };
 }
 
 /**
- * Whether a value is dangerous at a sink of `kind`. Weak (parameter) taint counts only where the
- * rule accepts it, and then only when the value was built by formatting: passing a caller's query
- * string through unchanged is the caller's responsibility.
+ * Whether a value is dangerous at a sink of `kind`. `accept` says which weaker evidence the sink
+ * takes: 'strong' only request data; 'weak' also a caller's data that was built into a string by
+ * formatting (passing a caller's query through unchanged is the caller's responsibility); 'dyn' also
+ * data of unknown origin formatted into the string (a command line or HTML page built by formatting).
  */
-export function reaches(t: TV, kind: SinkKind, acceptWeak = false): 'strong' | 'weak' | null {
+export function reaches(t: TV, kind: SinkKind, accept: 'strong' | 'weak' | 'dyn' | boolean = 'strong'): 'strong' | 'weak' | null {
   if (!t || t.clean.has(kind)) return null;
+  const mode = accept === true ? 'weak' : accept === false ? 'strong' : accept;
   if (t.strong) return 'strong';
-  if (acceptWeak && t.weak && t.built) return 'weak';
+  if (mode !== 'strong' && t.weak && t.built) return 'weak';
+  if (mode === 'dyn' && t.dyn && t.built) return 'weak';
   return null;
 }
