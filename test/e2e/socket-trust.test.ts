@@ -227,12 +227,20 @@ describe('REFLEXGEN_HOME that others can write to', () => {
     const open = repoIn(h, 'open');
     const closed = repoIn(h, 'closed');
     chmodSync(h, mode);
-    const commands = mode === 0o777 ? [['daemon', 'start'], ['daemon', 'status'], ['check', '--staged']] : [['daemon', 'start']];
+    const commands = mode === 0o777 ? [['daemon', 'start'], ['daemon', 'status']] : [['daemon', 'start']];
     for (const args of commands) {
       const r = spawnSync(process.execPath, [CLI, ...args], { cwd: open.dir, env: envFor(h), encoding: 'utf8' });
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`refusing state directory ${h}: mode ${mode.toString(8).padStart(4, '0')}`);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    if (mode === 0o777) {
+      // `check --staged` is what lint-staged and pre-commit run: like the hook, it names the reason and follows failMode.
+      for (const [repo, code] of [[open, 0], [closed, 1]] as const) {
+        const r = spawnSync(process.execPath, [CLI, 'check', '--staged'], { cwd: repo.dir, env: envFor(h), encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(code);
+        expect(r.stderr).toContain(`refusing state directory ${h}: mode 0777`);
+      }
     }
     expect(open.commit('open').code).toBe(0);
     expect(closed.commit('closed').code).toBe(1);
