@@ -116,7 +116,12 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
       }
       const t0 = performance.now();
       try {
-        return await a.analyze({ root, files, config, timeoutMs: 120_000 });
+        const out = await a.analyze({ root, files, config, timeoutMs: 120_000 });
+        for (const n of out.notAnalyzed) {
+          run.failed.add(n.path);
+          run.error ??= n.reason;
+        }
+        return out.findings;
       } finally {
         run.seconds += (performance.now() - t0) / 1000;
         run.files += b.length;

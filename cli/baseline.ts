@@ -26,6 +26,8 @@ export interface BaselineRunResult {
   findings: Finding[];
   entries: number;
   statuses: AnalyzerStatus[];
+  /** Files some analyzer could not look at: their findings from that analyzer are not in the baseline. */
+  notAnalyzed: Array<{ tool?: string; path: string; reason: string }>;
 }
 
 /** Tracked files at their staged (index) blob: `git ls-files -s -z`. Submodules and symlinks are skipped. */
@@ -52,15 +54,17 @@ export async function runBaseline(
   const config = opts.config ?? loadConfig(root);
   // Heavy imports only when the command runs, so `reflexgen --help` stays fast.
   await import('../daemon/analyzers/all.js');
-  const { materialize } = await import('../daemon/pipeline/snapshot.js');
+  const { materialize, snapshotTarget } = await import('../daemon/pipeline/snapshot.js');
   const { runAnalyzers } = await import('../daemon/pipeline/analyze.js');
   const { writeBaseline } = await import('../daemon/baseline.js');
 
-  const snap = await materialize(root, await trackedFiles(root), config.exclude);
+  const { maxFileBytes } = await import('../daemon/pipeline/check.js');
+  const snap = await materialize(root, await trackedFiles(root), config.exclude, { maxFileBytes: maxFileBytes(config) });
   try {
-    const { findings, statuses } = await runAnalyzers({ root: snap.root, repoRoot: root, files: snap.files, config, onProgress: opts.onProgress });
+    // snapshotTarget hands the analyzers the writer: external tools start only once every file is on disk.
+    const { findings, statuses, notAnalyzed } = await runAnalyzers({ ...snapshotTarget(snap), repoRoot: root, config, onProgress: opts.onProgress });
     const { path, baseline } = await writeBaseline(root, findings, snap.contents);
-    return { path, files: snap.files.length, findings, entries: baseline.entries.length, statuses };
+    return { path, files: snap.files.length, findings, entries: baseline.entries.length, statuses, notAnalyzed: [...snap.notAnalyzed, ...notAnalyzed] };
   } finally {
     await snap.dispose();
   }
@@ -79,12 +83,13 @@ export function registerBaselineCommand(program: Command): void {
       });
       if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       if (opts.format === 'json') {
-        process.stdout.write(JSON.stringify({ path: r.path, files: r.files, findings: r.findings.length, entries: r.entries, analyzers: r.statuses }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ path: r.path, files: r.files, findings: r.findings.length, entries: r.entries, analyzers: r.statuses, notAnalyzed: r.notAnalyzed }, null, 2) + '\n');
         return;
       }
       const notRun = r.statuses.filter((s) => s.state !== 'ok' && s.state !== 'skipped');
       process.stdout.write(`${pc.green('baseline written')}: ${r.path}\n`);
       process.stdout.write(`${r.findings.length} finding(s) in ${r.files} file(s) -> ${r.entries} fingerprint(s); commit the file to share it\n`);
       for (const s of notRun) process.stdout.write(pc.yellow(`warning: ${s.id} ${s.state}${s.detail ? `: ${s.detail}` : ''} (its findings are not in the baseline)\n`));
+      for (const n of r.notAnalyzed) process.stdout.write(pc.yellow(`warning: ${n.path}: ${n.tool ? `${n.tool}: ` : ''}${n.reason}\n`));
     });
 }

@@ -7,7 +7,7 @@ import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
 import { renderReport } from '../hook/render.js';
-import { handleRepairs, runCheckViaDaemon } from '../hook/run-check.js';
+import { exitCodeFor, handleRepairs, runCheckViaDaemon } from '../hook/run-check.js';
 import { init, type InitMode } from './init.js';
 
 function formatOption(choices: string[]): Option {
@@ -92,9 +92,11 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
       } else process.stdout.write(renderReport(r) + '\n');
       // Staged checks (lint-staged runs this) handle repairs like the hook; path checks only report.
-      const repairs = staged ? await handleRepairs(run) : { lines: [], allow: false };
+      const repairs = staged && !run.indexChanged ? await handleRepairs(run) : { lines: [] };
       for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
-      process.exitCode = repairs.allow ? 0 : r.verdict === 'block' ? 1 : 0;
+      const exit = exitCodeFor(run, repairs);
+      if (exit.reason) process.stderr.write(`reflexgen: ${exit.reason}\n`);
+      process.exitCode = exit.code;
     });
 
   program

@@ -11,6 +11,7 @@ import { checkHandler } from './handlers/check.js';
 import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
 import { getWatcher } from './watcher.js';
 import { cancelCodeqlRuns } from './analyzers/codeql.js';
+import { cleanStaleSnapshots } from './pipeline/snapshot.js';
 import './analyzers/all.js';
 import './extensions.js';
 
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
     await server.listen();
     server.context.services.codeql = { close: cancelCodeqlRuns };
     getWatcher(server.context).loadPersisted();
+    // Copies of staged code left by a daemon that died mid-check (kill -9, power loss).
+    const removed = await cleanStaleSnapshots();
+    if (removed.length) log.info({ removed: removed.length }, 'removed snapshot directories of a daemon that is gone');
   } catch (err) {
     log.error({ err }, 'daemon could not start');
     process.stderr.write(`reflexgen daemon: ${(err as Error).message}\n`);

@@ -10,6 +10,7 @@ import { generate } from '../reflexion/engine.js';
 import type { EngineDeps } from '../reflexion/types.js';
 import { llmEnvironment } from '../repair/stage.js';
 import { makeVerifier } from '../repair/verify.js';
+import { safeRelative } from '../pipeline/snapshot.js';
 import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
 import { registerHandlers } from './index.js';
@@ -26,7 +27,12 @@ export const GenerateParamsSchema = z.object({
   language: z.enum(LANGUAGES),
   task: z.string().optional(),
   incomplete: z.string().optional(),
-  path: z.string().optional(),
+  /** Where the code would live, for prompts and the verifier's temp copy: relative, no `..` segment. */
+  path: z
+    .string()
+    .max(255)
+    .refine((p) => safeRelative(p) !== undefined, 'path must be relative, with no empty, "." or ".." segment')
+    .optional(),
   noReflect: z.boolean().default(false),
   llm: LlmConfigSchema.optional(),
   llmEnv: z.record(z.string(), z.string()).optional(),

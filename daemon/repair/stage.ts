@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Finding } from '../../shared/findings.js';
-import type { Guidance, RepairOutcome } from '../../shared/protocol.js';
+import type { Config } from '../../shared/config.js';
+import type { Finding, Language } from '../../shared/findings.js';
+import type { CheckParams, Guidance, RepairOutcome } from '../../shared/protocol.js';
 import { createLlmClient } from '../llm/client.js';
 import { resolveLlmConfig } from '../llm/config.js';
 import { repairRegion, unifiedPatch } from '../reflexion/engine.js';
 import type { EngineDeps, KnowledgeHit, KnowledgeQuery, LearnedLesson } from '../reflexion/types.js';
-import { atLeast } from '../pipeline/scope.js';
-import { registerStage, type StageInput } from '../pipeline/stages.js';
+import type { RequestContext } from '../handlers/types.js';
+import type { Snapshot } from '../pipeline/snapshot.js';
 import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
 import { regionsFor } from './regions.js';
@@ -15,9 +16,27 @@ import { makeVerifier } from './verify.js';
 /*
  * After analysis: retrieve guidance from the knowledge base for every file with blocking findings
  * (with or without an LLM), then, when an LLM is configured and the policy is not `off`, run the
- * reflect-and-repair loop on each region and report only verified repairs. Applying a repair is the
- * client's job (it owns the index and the working tree): the daemon never touches the repository.
+ * reflect-and-repair loop on each region and report only verified repairs. It decides nothing:
+ * `decide()` turns its outcomes into the verdict. Applying a repair is the client's job (it owns
+ * the index and the working tree): the daemon never touches the repository.
  */
+
+export interface RepairInput {
+  params: CheckParams;
+  config: Config;
+  snapshot: Snapshot;
+  /** The findings that block under the policy (in new code, at or above minSeverity). */
+  blocking: Finding[];
+  ctx: RequestContext;
+}
+
+export interface RepairStageResult {
+  guidance?: Guidance[];
+  repairs?: RepairOutcome[];
+  repairPolicy?: Config['repair'];
+  notices: string[];
+  llmTokens?: number;
+}
 
 const GUIDANCE_PER_FILE = 3;
 
@@ -39,10 +58,56 @@ function queryText(findings: Finding[]): string {
   return findings.map((f) => `${f.cwe.join(' ')} ${f.ruleId}: ${f.message}`).join('\n');
 }
 
-async function repairStage(input: StageInput): Promise<void> {
-  const { config, snapshot, result, ctx, params } = input;
-  const blocking = input.findings.filter((f) => atLeast(f.severity, config.minSeverity));
-  if (blocking.length === 0) return;
+function lines(text: string, from: number, to: number): string {
+  return text.split('\n').slice(from - 1, to).join('\n');
+}
+
+function clip(s: string, n = 160): string {
+  const t = s.trim().replace(/\s+/g, ' ');
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+/**
+ * The lesson of a verified repair when the model gave none (UpdateRAG stores the task and the
+ * secure code; a lesson is a bonus): built from the findings, the rule's guidance (their message)
+ * and the lines the repair changed.
+ */
+export function composedLesson(input: {
+  file: string;
+  language: Language;
+  task?: string;
+  findings: Finding[];
+  before: string;
+  after: string;
+  region: { startLine: number; endLine: number };
+}): LearnedLesson {
+  const { region, findings } = input;
+  const delta = input.after.split('\n').length - input.before.split('\n').length;
+  const vulnerableCode = lines(input.before, region.startLine, region.endLine);
+  const secureCode = lines(input.after, region.startLine, region.endLine + delta);
+  const oldLines = vulnerableCode.split('\n').map((l) => l.trim()).filter(Boolean);
+  const newLines = secureCode.split('\n').map((l) => l.trim()).filter(Boolean);
+  const removed = oldLines.find((l) => !newLines.includes(l));
+  const added = newLines.find((l) => !oldLines.includes(l));
+  const cwe = [...new Set(findings.flatMap((f) => f.cwe))];
+  const rules = [...new Set(findings.map((f) => f.ruleId))];
+  const guidance = [...new Set(findings.map((f) => clip(f.message, 240)))].join(' ');
+  const change = removed && added ? ` The verified fix replaced \`${clip(removed)}\` with \`${clip(added)}\`.` : added ? ` The verified fix added \`${clip(added)}\`.` : removed ? ` The verified fix removed \`${clip(removed)}\`.` : '';
+  return {
+    task: input.task ?? `fix ${cwe.join(', ') || rules.join(', ')} in ${input.file}`,
+    language: input.language,
+    cwe,
+    vulnerableCode,
+    secureCode,
+    title: `${cwe.length ? cwe.join(', ') : rules[0]} repair in ${input.language} (${rules.join(', ')})`,
+    lesson: `${rules.join(', ')}: ${guidance}${change}`,
+  };
+}
+
+export async function guideAndRepair(input: RepairInput): Promise<RepairStageResult> {
+  const { config, snapshot, ctx, params, blocking } = input;
+  const result: RepairStageResult = { notices: [] };
+  if (blocking.length === 0) return result;
   const groups = byFile(blocking);
 
   // Guidance: the knowledge base is optional equipment; its failure never fails the check.
@@ -68,15 +133,15 @@ async function repairStage(input: StageInput): Promise<void> {
     if (guidance.length) result.guidance = guidance;
   }
 
-  if (config.repair === 'off') return;
+  if (config.repair === 'off') return result;
   let llmConfig;
   try {
     llmConfig = resolveLlmConfig(config.llm ?? {}, llmEnvironment(params.llmEnv));
   } catch (err) {
     result.notices.push(`llm configuration ignored: ${(err as Error).message.split('\n')[0]}`);
-    return;
+    return result;
   }
-  if (!llmConfig) return; // no model configured: analysis and guidance only
+  if (!llmConfig) return result; // no model configured: analysis and guidance only
   result.repairPolicy = config.repair;
   const llm = createLlmClient(llmConfig);
   const deadline = Date.now() + llmConfig.budgetMs;
@@ -112,7 +177,9 @@ async function repairStage(input: StageInput): Promise<void> {
     const regions = (await regionsFor(src.language, src.path, src.content, targets)).reverse();
     let content = src.content;
     let ok = true;
+    const composed: LearnedLesson[] = [];
     for (const region of regions) {
+      const lessonsBefore = learnedLessons.length;
       const trail = await repairRegion(
         { file: { path: file, language: src.language, content }, region: { startLine: region.startLine, endLine: region.endLine }, findings: region.findings, task: params.task },
         deps,
@@ -127,6 +194,9 @@ async function repairStage(input: StageInput): Promise<void> {
         if (trail.error) outcome.error = trail.error;
         break;
       }
+      if (learnedLessons.length === lessonsBefore && region.findings.length > 0) {
+        composed.push(composedLesson({ file, language: src.language, task: params.task, findings: region.findings, before: content, after: trail.finalContent, region }));
+      }
       content = trail.finalContent;
     }
     if (ok && content !== src.content) {
@@ -134,19 +204,21 @@ async function repairStage(input: StageInput): Promise<void> {
       outcome.content = content;
       outcome.patch = unifiedPatch(file, src.content, content);
       if (kb) {
-        for (const l of learnedLessons) {
+        // Every verified repair is learned (UpdateRAG): with the model's lesson, else a composed one.
+        const toStore = [...learnedLessons, ...composed.map((lesson) => ({ lesson, credited: outcome.knowledgeUsed }))];
+        for (const l of toStore) {
           await kb
             .learn({ task: l.lesson.task, language: l.lesson.language, cwe: l.lesson.cwe, vulnerableCode: l.lesson.vulnerableCode, secureCode: l.lesson.secureCode, lesson: l.lesson.lesson, title: l.lesson.title }, l.credited)
             .then(() => (outcome.learned = true))
             .catch((err: Error) => result.notices.push(`could not store the lesson: ${err.message}`));
         }
+        if (composed.length) result.notices.push(`${file}: the model gave no lesson for the verified repair; a lesson composed from the finding and the change was stored`);
       }
     }
     outcome.ms = Date.now() - started;
     outcomes.push(outcome);
   }
   result.repairs = outcomes;
-  result.timings.llmTokens = llm.usage.total;
+  result.llmTokens = llm.usage.total;
+  return result;
 }
-
-registerStage('repair', repairStage);
