@@ -169,11 +169,13 @@ export async function materialize(
 
   let writing: Promise<void> | undefined;
   let disposed = false;
+  let created = false;
   const writeAll = async () => {
     if (disposed) throw new Error('the snapshot was already removed');
     try {
       // mkdir (not recursive) fails if the name exists: nobody else's directory is ever reused.
       await mkdir(root, { mode: 0o700 });
+      created = true;
       for (const f of files) {
         await mkdir(dirname(f.absPath), { recursive: true });
         // Raw bytes go to disk so tools see exactly what is staged, non-UTF-8 encodings included.
@@ -196,7 +198,7 @@ export async function materialize(
     async dispose() {
       disposed = true;
       await writing?.catch(() => undefined);
-      if (writing) await rm(root, { recursive: true, force: true });
+      if (created) await rm(root, { recursive: true, force: true });
     },
   };
 }
