@@ -99,6 +99,55 @@ describe('a mixed .py + .c + .js commit', () => {
   }, 180_000);
 });
 
+describe('edges of the change', () => {
+  const check = (repo: TestRepo) =>
+    runAsync(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), 'check', '--staged', '--format', 'json'], repo.dir, repo.env(extra()));
+
+  it('a file named ..app.py is analyzed like any other', async () => {
+    const repo = new TestRepo(home, { init: false });
+    repo.write('..app.py', mixed(1)['svc/hashing.py']);
+    repo.add('..app.py');
+    const out = JSON.parse((await check(repo)).stdout) as { findings: Array<{ tool: string; file: string }>; notices: string[] };
+    expect(out.findings.some((f) => f.file === '..app.py' && f.tool === 'bandit')).toBe(true);
+    expect(out.notices.join('\n')).not.toMatch(/unsafe|not analyzed/);
+  }, 60_000);
+
+  it('a staged file above maxFileBytes is not analyzed and counts under failMode', async () => {
+    const repo = new TestRepo(home, { init: false });
+    repo.write('.reflexgenrc.json', JSON.stringify({ failMode: 'closed', maxFileBytes: 100_000 }));
+    repo.write('big.py', '# padding\n'.repeat(20_000) + mixed(2)['svc/hashing.py']);
+    repo.add('.reflexgenrc.json', 'big.py');
+    const closed = JSON.parse((await check(repo)).stdout) as { verdict: string; notices: string[]; notAnalyzed: Array<{ path: string }> };
+    expect(closed.verdict).toBe('block');
+    expect(closed.notAnalyzed.map((n) => n.path)).toEqual(['big.py']);
+    expect(closed.notices.join('\n')).toMatch(/big\.py: not analyzed: .* above the .* limit \(maxFileBytes\)/);
+    repo.write('.reflexgenrc.json', JSON.stringify({ failMode: 'open', maxFileBytes: 100_000 }));
+    repo.add('.reflexgenrc.json');
+    const open = JSON.parse((await check(repo)).stdout) as { verdict: string };
+    expect(open.verdict).toBe('warn');
+    // Under the default limit (2 MiB) the same file is analyzed and bandit's finding blocks.
+    repo.write('.reflexgenrc.json', JSON.stringify({ failMode: 'open' }));
+    repo.add('.reflexgenrc.json');
+    const analyzed = JSON.parse((await check(repo)).stdout) as { verdict: string; findings: Array<{ file: string; tool: string }> };
+    expect(analyzed.findings.some((f) => f.file === 'big.py' && f.tool === 'bandit')).toBe(true);
+  }, 60_000);
+
+  it('a file staged while the hook runs blocks the commit with one line', async () => {
+    const repo = new TestRepo(home);
+    for (const [p, c] of Object.entries(mixed(3000))) repo.write(p, c);
+    repo.add('svc/hashing.py', 'native/uaf.c', 'web/run.js');
+    repo.write('late.py', 'import os\nos.system(input())\n');
+    const running = commit(repo, 'racing');
+    const deadline = Date.now() + 60_000;
+    while (!leftovers().some((n) => n.startsWith('reflexgen-snap-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    repo.add('late.py');
+    const r = await running;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the index changed during the check; commit again');
+    expect(repo.commitCount()).toBe(0);
+  }, 120_000);
+});
+
 describe('reflexgen baseline', () => {
   it('records the external analyzers findings (bandit, gcc, cppcheck), not only the built-in rules', async () => {
     const repo = new TestRepo(home, { init: false });

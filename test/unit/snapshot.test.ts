@@ -166,3 +166,13 @@ describe('tree-sitter runtime abort', () => {
     expect(after.findings.filter((f) => f.file === 'b.py').map((f) => f.ruleId)).toEqual(before.findings.map((f) => f.ruleId));
   });
 });
+
+describe('maxFileBytes', () => {
+  it('the repository setting wins, then REFLEXGEN_MAX_FILE_BYTES, then 2 MiB', async () => {
+    const { maxFileBytes } = await import('../../daemon/pipeline/check.js');
+    expect(maxFileBytes(parseConfig({ maxFileBytes: 5000 }), { REFLEXGEN_MAX_FILE_BYTES: '1000' })).toBe(5000);
+    expect(maxFileBytes(parseConfig({}), { REFLEXGEN_MAX_FILE_BYTES: '1000' })).toBe(1000);
+    expect(maxFileBytes(parseConfig({}), { REFLEXGEN_MAX_FILE_BYTES: 'lots' })).toBe(2 * 1024 * 1024);
+    expect(() => parseConfig({ maxFileBytes: 1024 * 1024 * 1024 })).toThrow(/maxFileBytes/);
+  });
+});
