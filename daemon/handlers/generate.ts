@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { LANGUAGES, FindingSchema } from '../../shared/findings.js';
 import { LlmConfigSchema } from '../../shared/llm-config.js';
@@ -27,12 +28,8 @@ export const GenerateParamsSchema = z.object({
   language: z.enum(LANGUAGES),
   task: z.string().optional(),
   incomplete: z.string().optional(),
-  /** Where the code would live, for prompts and the verifier's temp copy: relative, no `..` segment. */
-  path: z
-    .string()
-    .max(255)
-    .refine((p) => safeRelative(p) !== undefined, 'path must be relative, with no empty, "." or ".." segment')
-    .optional(),
+  /** Where the code would live, for prompts and the verifier's temp copy (confined: see confinedPath). */
+  path: z.string().max(4096).optional(),
   noReflect: z.boolean().default(false),
   llm: LlmConfigSchema.optional(),
   llmEnv: z.record(z.string(), z.string()).optional(),
@@ -61,6 +58,15 @@ export const GenerateResultSchema = z.object({
 });
 export type GenerateResultWire = z.infer<typeof GenerateResultSchema>;
 
+/**
+ * The verifier writes the candidate at this path under its temp dir, so it must stay inside:
+ * a relative path without `..`/empty segments as given, else its last segment, else the default.
+ */
+export function confinedPath(given: string | undefined, fallback: string): string {
+  if (!given) return fallback;
+  return safeRelative(given) ?? safeRelative(basename(given)) ?? fallback;
+}
+
 export const generateHandler = defineHandler({
   params: GenerateParamsSchema,
   result: GenerateResultSchema,
@@ -68,7 +74,7 @@ export const generateHandler = defineHandler({
     if (!p.task && !p.incomplete) throw new RpcError(ErrorCodes.InvalidParams, 'give a task or an incomplete file');
     const llmConfig = resolveLlmConfig(p.llm ?? {}, llmEnvironment(p.llmEnv));
     if (!llmConfig) throw new RpcError(ErrorCodes.ConfigError, 'no LLM configured: set llm.baseURL and llm.model in .reflexgenrc.json or REFLEXGEN_LLM_BASE_URL and REFLEXGEN_LLM_MODEL');
-    const path = p.path ?? `generated.${EXT[p.language]}`;
+    const path = confinedPath(p.path, `generated.${EXT[p.language]}`);
     const config = parseConfig({});
     let kb: Awaited<ReturnType<typeof getKnowledge>> | undefined;
     try {

@@ -176,3 +176,14 @@ describe('maxFileBytes', () => {
     expect(() => parseConfig({ maxFileBytes: 1024 * 1024 * 1024 })).toThrow(/maxFileBytes/);
   });
 });
+
+describe('generate path confinement', () => {
+  it('keeps the verifier inside its temp dir whatever path the client sends', async () => {
+    const { confinedPath } = await import('../../daemon/handlers/generate.js');
+    expect(confinedPath('src/app.py', 'generated.py')).toBe('src/app.py');
+    expect(confinedPath('../../../etc/cron.d/x.py', 'generated.py')).toBe('x.py');
+    expect(confinedPath('/abs/path/y.py', 'generated.py')).toBe('y.py');
+    expect(confinedPath('..', 'generated.py')).toBe('generated.py');
+    expect(confinedPath(undefined, 'generated.c')).toBe('generated.c');
+  });
+});
