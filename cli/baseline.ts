@@ -14,7 +14,7 @@ import type { FileChange } from '../shared/protocol.js';
  *
  * It runs the analyzers in this process rather than through the daemon: it is a rare, explicit
  * command over the whole repo, it must see exactly the same analyzer set and configuration as the
- * gate (the registry in daemon/analyzers/all.ts), and it must not tie up the daemon that serves
+ * gate (the list in daemon/analyzers/registry.ts), and it must not tie up the daemon that serves
  * commits. It reads the *index* versions of the files, like the gate, so unstaged edits do not
  * leak into the baseline. Findings are taken before inline suppressions and without merging, so
  * the fingerprints match what the pipeline filters.
@@ -53,7 +53,6 @@ export async function runBaseline(
   const { root } = await repoInfo(cwd);
   const config = opts.config ?? loadConfig(root);
   // Heavy imports only when the command runs, so `reflexgen --help` stays fast.
-  await import('../daemon/analyzers/all.js');
   const { materialize, snapshotTarget } = await import('../daemon/pipeline/snapshot.js');
   const { runAnalyzers } = await import('../daemon/pipeline/analyze.js');
   const { writeBaseline } = await import('../daemon/baseline.js');

@@ -161,7 +161,6 @@ export async function registerCoreCommands(program: Command): Promise<void> {
     .description('show which analyzers are installed, their versions, and where state lives')
     .addOption(formatOption(['text', 'json']))
     .action(async (opts: { format: string }) => {
-      await import('../daemon/analyzers/all.js');
       const { allAnalyzers, probe } = await import('../daemon/analyzers/registry.js');
       const rows = await Promise.all(
         allAnalyzers().map(async (a) => ({ id: a.id, languages: a.languages, ...(await probe(a)) })),

@@ -12,8 +12,8 @@ import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.
 import { getWatcher } from './watcher.js';
 import { cancelCodeqlRuns } from './analyzers/codeql.js';
 import { cleanStaleSnapshots } from './pipeline/snapshot.js';
-import './analyzers/all.js';
-import './extensions.js';
+import { generateHandler } from './handlers/generate.js';
+import { kbAdd, kbExport, kbImport, kbList, kbRemove, kbSearch, kbStats } from './handlers/kb.js';
 
 const DEFAULT_IDLE_EXIT_MS = 30 * 60_000;
 
@@ -21,7 +21,21 @@ async function main(): Promise<void> {
   const paths = daemonPaths();
   ensurePrivateDir(paths.state);
   const log = createLogger(paths.log);
-  registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler, watch: watchHandler });
+  // Every method the daemon answers besides `hello` (which the server handles itself), in one place.
+  registerHandlers({
+    check: checkHandler,
+    status: statusHandler,
+    shutdown: shutdownHandler,
+    watch: watchHandler,
+    generate: generateHandler,
+    'kb.search': kbSearch,
+    'kb.list': kbList,
+    'kb.add': kbAdd,
+    'kb.remove': kbRemove,
+    'kb.export': kbExport,
+    'kb.import': kbImport,
+    'kb.stats': kbStats,
+  });
   const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
   const server = new DaemonServer({
     log,

@@ -14,7 +14,6 @@ import { makeVerifier } from '../repair/verify.js';
 import { safeRelative } from '../pipeline/snapshot.js';
 import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
-import { registerHandlers } from './index.js';
 import { defineHandler } from './types.js';
 
 /*
@@ -114,4 +113,3 @@ export const generateHandler = defineHandler({
   },
 });
 
-registerHandlers({ generate: generateHandler });

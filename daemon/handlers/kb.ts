@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { EntryInputSchema, SOURCES } from '../../knowledge/index.js';
 import { getKnowledge } from '../services/knowledge.js';
-import { registerHandlers } from './index.js';
 import { defineHandler } from './types.js';
 
 const Cwe = z.array(z.string());
@@ -133,14 +132,4 @@ export const kbStats = defineHandler({
     if (p.repoRoot) await kb.loadTeamKnowledge(p.repoRoot).catch(() => undefined);
     return kb.stats();
   },
-});
-
-registerHandlers({
-  'kb.search': kbSearch,
-  'kb.list': kbList,
-  'kb.add': kbAdd,
-  'kb.remove': kbRemove,
-  'kb.export': kbExport,
-  'kb.import': kbImport,
-  'kb.stats': kbStats,
 });
