@@ -111,19 +111,10 @@ function describeWriteError(err: unknown, dir: string): Error {
   return new Error(`could not write the staged files for the analyzers: ${why}`);
 }
 
-export async function materialize(
-  repoRoot: string,
-  changes: FileChange[],
-  exclude: string[],
-  memoryOrOptions?: BlobMemory | MaterializeOptions,
-): Promise<Snapshot> {
-  const opts: MaterializeOptions = memoryOrOptions instanceof BlobMemory ? { memory: memoryOrOptions } : (memoryOrOptions ?? {});
-  const memory = opts.memory;
-  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+/** Which changes are source files for the analyzers, which are not meant for them, which cannot be. */
+function selectFiles(changes: FileChange[], exclude: string[]): { wanted: FileChange[]; skipped: Snapshot['skipped']; notAnalyzed: Snapshot['notAnalyzed'] } {
   const skipped: Snapshot['skipped'] = [];
   const notAnalyzed: Snapshot['notAnalyzed'] = [];
-  const tooLarge = (path: string, size: number) =>
-    notAnalyzed.push({ path, reason: `not analyzed: ${(size / 1048576).toFixed(1)} MiB is above the ${(maxBytes / 1048576).toFixed(1)} MiB limit (maxFileBytes)` });
   const wanted: FileChange[] = [];
   for (const c of changes) {
     if (c.status === 'D') skipped.push({ path: c.path, reason: 'deleted' });
@@ -133,40 +124,11 @@ export async function materialize(
     else if (!safeRelative(c.path)) notAnalyzed.push({ path: c.path, reason: 'not analyzed: the path has an empty, "." or ".." segment' });
     else wanted.push(c);
   }
-  const unread = wanted.filter((c) => c.blob && c.content === undefined && !memory?.get(c.blob)).map((c) => c.blob!);
-  const sizes = await blobSizes(repoRoot, unread);
-  const blobs = await readBlobs(repoRoot, unread.filter((id) => (sizes.get(id) ?? 0) <= maxBytes));
-  for (const [id, b] of blobs) memory?.set(id, b);
+  return { wanted, skipped, notAnalyzed };
+}
 
-  const root = join(opts.tmpRoot ?? tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const files: SourceFile[] = [];
-  const raw = new Map<string, Buffer>();
-  const contents = new Map<string, string>();
-  for (const c of wanted) {
-    const size = c.content !== undefined ? Math.floor((c.content.length * 3) / 4) : c.blob ? (sizes.get(c.blob) ?? memory?.get(c.blob)?.length) : undefined;
-    if (size !== undefined && size > maxBytes) {
-      tooLarge(c.path, size);
-      continue;
-    }
-    const bytes = c.content !== undefined ? Buffer.from(c.content, 'base64') : c.blob ? (memory?.get(c.blob) ?? blobs.get(c.blob)) : undefined;
-    if (!bytes) {
-      notAnalyzed.push({ path: c.path, reason: 'not analyzed: its content was not found in the index' });
-      continue;
-    }
-    if (bytes.length > maxBytes) {
-      tooLarge(c.path, bytes.length);
-      continue;
-    }
-    if (looksBinary(bytes)) {
-      skipped.push({ path: c.path, reason: 'binary' });
-      continue;
-    }
-    const content = bytes.toString('utf8');
-    contents.set(c.path, content);
-    raw.set(c.path, bytes);
-    files.push({ path: c.path, absPath: join(root, safeRelative(c.path)!), language: languageOf(c.path)!, content, blob: c.blob ?? gitBlobId(bytes) });
-  }
-
+/** Writes every file under root exactly once (one shared promise) and removes what it created. */
+function diskWriter(root: string, files: SourceFile[], raw: Map<string, Buffer>): Pick<Snapshot, 'ensureWritten' | 'dispose'> {
   let writing: Promise<void> | undefined;
   let disposed = false;
   let created = false;
@@ -186,11 +148,6 @@ export async function materialize(
     }
   };
   return {
-    root,
-    files,
-    skipped,
-    notAnalyzed,
-    contents,
     ensureWritten() {
       writing ??= writeAll();
       return writing;
@@ -201,6 +158,44 @@ export async function materialize(
       if (created) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+export async function materialize(
+  repoRoot: string,
+  changes: FileChange[],
+  exclude: string[],
+  memoryOrOptions?: BlobMemory | MaterializeOptions,
+): Promise<Snapshot> {
+  const opts: MaterializeOptions = memoryOrOptions instanceof BlobMemory ? { memory: memoryOrOptions } : (memoryOrOptions ?? {});
+  const memory = opts.memory;
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const { wanted, skipped, notAnalyzed } = selectFiles(changes, exclude);
+  const tooLarge = (path: string, size: number) =>
+    notAnalyzed.push({ path, reason: `not analyzed: ${(size / 1048576).toFixed(1)} MiB is above the ${(maxBytes / 1048576).toFixed(1)} MiB limit (maxFileBytes)` });
+  const unread = wanted.filter((c) => c.blob && c.content === undefined && !memory?.get(c.blob)).map((c) => c.blob!);
+  const sizes = await blobSizes(repoRoot, unread);
+  const blobs = await readBlobs(repoRoot, unread.filter((id) => (sizes.get(id) ?? 0) <= maxBytes));
+  for (const [id, b] of blobs) memory?.set(id, b);
+
+  const root = join(opts.tmpRoot ?? tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const files: SourceFile[] = [];
+  const raw = new Map<string, Buffer>();
+  const contents = new Map<string, string>();
+  for (const c of wanted) {
+    const size = c.content !== undefined ? Math.floor((c.content.length * 3) / 4) : c.blob ? (sizes.get(c.blob) ?? memory?.get(c.blob)?.length) : undefined;
+    const bytes = size !== undefined && size > maxBytes ? undefined : c.content !== undefined ? Buffer.from(c.content, 'base64') : c.blob ? (memory?.get(c.blob) ?? blobs.get(c.blob)) : undefined;
+    if (size !== undefined && size > maxBytes) tooLarge(c.path, size);
+    else if (!bytes) notAnalyzed.push({ path: c.path, reason: 'not analyzed: its content was not found in the index' });
+    else if (bytes.length > maxBytes) tooLarge(c.path, bytes.length);
+    else if (looksBinary(bytes)) skipped.push({ path: c.path, reason: 'binary' });
+    else {
+      const content = bytes.toString('utf8');
+      contents.set(c.path, content);
+      raw.set(c.path, bytes);
+      files.push({ path: c.path, absPath: join(root, safeRelative(c.path)!), language: languageOf(c.path)!, content, blob: c.blob ?? gitBlobId(bytes) });
+    }
+  }
+  return { root, files, skipped, notAnalyzed, contents, ...diskWriter(root, files, raw) };
 }
 
 /** What runAnalyzers needs to know about a snapshot. */
