@@ -8,6 +8,7 @@ import { repairRegion, unifiedPatch } from '../reflexion/engine.js';
 import type { EngineDeps, KnowledgeHit, KnowledgeQuery, LearnedLesson } from '../reflexion/types.js';
 import type { RequestContext } from '../handlers/types.js';
 import type { Snapshot } from '../pipeline/snapshot.js';
+import type { SourceFile } from '../analyzers/types.js';
 import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
 import { regionsFor } from './regions.js';
@@ -104,32 +105,121 @@ export function composedLesson(input: {
   };
 }
 
+type Kb = Awaited<ReturnType<typeof getKnowledge>>;
+type Retrieve = (q: KnowledgeQuery, k: number) => Promise<KnowledgeHit[]>;
+
+/** Knowledge for each file with blocking findings: shown with or without an LLM. */
+async function guidanceFor(groups: Map<string, Finding[]>, snapshot: Snapshot, retrieve: Retrieve): Promise<Guidance[]> {
+  const guidance: Guidance[] = [];
+  for (const [file, fs] of groups) {
+    const src = snapshot.files.find((f) => f.path === file);
+    const lines = src?.content.split('\n') ?? [];
+    const code = fs.map((f) => lines.slice(f.startLine - 1, f.endLine).join('\n')).join('\n');
+    const cwe = [...new Set(fs.flatMap((f) => f.cwe))];
+    const hits = await retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe }, GUIDANCE_PER_FILE).catch(() => []);
+    if (hits.length) guidance.push({ file, cwe, hits: hits.map((h) => ({ id: h.id, title: h.title, cwe: h.cwe, lesson: h.lesson, score: h.score })) });
+  }
+  return guidance;
+}
+
+interface FileRepairContext {
+  input: RepairInput;
+  llm: EngineDeps['llm'];
+  retrieve: Retrieve;
+  kb?: Kb;
+  deadline: number;
+  maxIterations: number;
+  notices: string[];
+}
+
+/** Reflect-and-repair every region of one file, bottom-up; learn from the file only when all of it verified. */
+async function repairFile(src: SourceFile, targets: Finding[], c: FileRepairContext): Promise<RepairOutcome> {
+  const { params, config, ctx } = c.input;
+  const file = src.path;
+  const started = Date.now();
+  const outcome: RepairOutcome = {
+    id: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+    file,
+    status: 'unrepaired',
+    targets,
+    iterations: 0,
+    tokens: 0,
+    ms: 0,
+    knowledgeUsed: [],
+    learned: false,
+    ...(src.blob ? { stagedBlob: src.blob } : {}),
+  };
+  const learnedLessons: Array<{ lesson: LearnedLesson; credited: string[] }> = [];
+  const deps: EngineDeps = {
+    llm: c.llm,
+    retrieve: c.retrieve,
+    verify: makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache: getCache(ctx.daemon) }),
+    // Lessons are stored only once the whole file is repaired, so a half-fixed file teaches nothing.
+    learn: async (lesson, credited) => void learnedLessons.push({ lesson, credited }),
+    onProgress: (stage, message, iteration, max) => ctx.progress(`repair:${stage}`, `${file}: ${message}`, iteration, max),
+  };
+  // Bottom-up, so earlier regions keep their line numbers while later ones change.
+  const regions = (await regionsFor(src.language, src.path, src.content, targets)).reverse();
+  let content = src.content;
+  const composed: LearnedLesson[] = [];
+  for (const region of regions) {
+    const lessonsBefore = learnedLessons.length;
+    const trail = await repairRegion(
+      { file: { path: file, language: src.language, content }, region: { startLine: region.startLine, endLine: region.endLine }, findings: region.findings, task: params.task },
+      deps,
+      { deadline: c.deadline, signal: ctx.signal, newFindingMinSeverity: config.minSeverity, maxIterations: c.maxIterations },
+    );
+    outcome.iterations += trail.iterations.length;
+    outcome.tokens += trail.tokens.total;
+    outcome.knowledgeUsed.push(...trail.knowledgeUsed.filter((id) => !outcome.knowledgeUsed.includes(id)));
+    if (trail.status !== 'repaired' || trail.finalContent === undefined) {
+      outcome.status = trail.status === 'secure' ? 'unrepaired' : trail.status;
+      if (trail.error) outcome.error = trail.error;
+      outcome.ms = Date.now() - started;
+      return outcome;
+    }
+    if (learnedLessons.length === lessonsBefore && region.findings.length > 0) {
+      composed.push(composedLesson({ file, language: src.language, task: params.task, findings: region.findings, before: content, after: trail.finalContent, region }));
+    }
+    content = trail.finalContent;
+  }
+  if (content !== src.content) {
+    outcome.status = 'repaired';
+    outcome.content = content;
+    outcome.patch = unifiedPatch(file, src.content, content);
+    if (c.kb) {
+      // Every verified repair is learned (UpdateRAG): with the model's lesson, else a composed one.
+      const toStore = [...learnedLessons, ...composed.map((lesson) => ({ lesson, credited: outcome.knowledgeUsed }))];
+      for (const l of toStore) {
+        await c.kb
+          .learn({ task: l.lesson.task, language: l.lesson.language, cwe: l.lesson.cwe, vulnerableCode: l.lesson.vulnerableCode, secureCode: l.lesson.secureCode, lesson: l.lesson.lesson, title: l.lesson.title }, l.credited)
+          .then(() => (outcome.learned = true))
+          .catch((err: Error) => c.notices.push(`could not store the lesson: ${err.message}`));
+      }
+      if (composed.length) c.notices.push(`${file}: the model gave no lesson for the verified repair; a lesson composed from the finding and the change was stored`);
+    }
+  }
+  outcome.ms = Date.now() - started;
+  return outcome;
+}
+
 export async function guideAndRepair(input: RepairInput): Promise<RepairStageResult> {
   const { config, snapshot, ctx, params, blocking } = input;
   const result: RepairStageResult = { notices: [] };
   if (blocking.length === 0) return result;
   const groups = byFile(blocking);
 
-  // Guidance: the knowledge base is optional equipment; its failure never fails the check.
-  let kb: Awaited<ReturnType<typeof getKnowledge>> | undefined;
+  // The knowledge base is optional equipment; its failure never fails the check.
+  let kb: Kb | undefined;
   try {
     kb = await getKnowledge(ctx.daemon);
   } catch (err) {
     result.notices.push(`knowledge base unavailable: ${(err as Error).message}`);
   }
-  const retrieve = async (q: KnowledgeQuery, k: number): Promise<KnowledgeHit[]> =>
-    kb ? kb.retrieve({ text: q.text, code: q.code, language: q.language, cwe: q.cwe, repoRoot: params.repoRoot }, k) : [];
+  const retrieve: Retrieve = async (q, k) => (kb ? kb.retrieve({ text: q.text, code: q.code, language: q.language, cwe: q.cwe, repoRoot: params.repoRoot }, k) : []);
   if (kb) {
     ctx.progress('retrieving', 'retrieving security knowledge');
-    const guidance: Guidance[] = [];
-    for (const [file, fs] of groups) {
-      const src = snapshot.files.find((f) => f.path === file);
-      const lines = src?.content.split('\n') ?? [];
-      const code = fs.map((f) => lines.slice(f.startLine - 1, f.endLine).join('\n')).join('\n');
-      const cwe = [...new Set(fs.flatMap((f) => f.cwe))];
-      const hits = await retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe }, GUIDANCE_PER_FILE).catch(() => []);
-      if (hits.length) guidance.push({ file, cwe, hits: hits.map((h) => ({ id: h.id, title: h.title, cwe: h.cwe, lesson: h.lesson, score: h.score })) });
-    }
+    const guidance = await guidanceFor(groups, snapshot, retrieve);
     if (guidance.length) result.guidance = guidance;
   }
 
@@ -144,79 +234,11 @@ export async function guideAndRepair(input: RepairInput): Promise<RepairStageRes
   if (!llmConfig) return result; // no model configured: analysis and guidance only
   result.repairPolicy = config.repair;
   const llm = createLlmClient(llmConfig);
-  const deadline = Date.now() + llmConfig.budgetMs;
+  const c: FileRepairContext = { input, llm, retrieve, kb, deadline: Date.now() + llmConfig.budgetMs, maxIterations: llmConfig.maxIterations, notices: result.notices };
   const outcomes: RepairOutcome[] = [];
-  const cache = getCache(ctx.daemon);
-
   for (const [file, targets] of groups) {
     const src = snapshot.files.find((f) => f.path === file);
-    if (!src) continue;
-    const started = Date.now();
-    const outcome: RepairOutcome = {
-      id: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
-      file,
-      status: 'unrepaired',
-      targets,
-      iterations: 0,
-      tokens: 0,
-      ms: 0,
-      knowledgeUsed: [],
-      learned: false,
-      ...(src.blob ? { stagedBlob: src.blob } : {}),
-    };
-    const learnedLessons: Array<{ lesson: LearnedLesson; credited: string[] }> = [];
-    const deps: EngineDeps = {
-      llm,
-      retrieve,
-      verify: makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache }),
-      // Lessons are stored only once the whole file is repaired, so a half-fixed file teaches nothing.
-      learn: async (lesson, credited) => void learnedLessons.push({ lesson, credited }),
-      onProgress: (stage, message, iteration, max) => ctx.progress(`repair:${stage}`, `${file}: ${message}`, iteration, max),
-    };
-    // Bottom-up, so earlier regions keep their line numbers while later ones change.
-    const regions = (await regionsFor(src.language, src.path, src.content, targets)).reverse();
-    let content = src.content;
-    let ok = true;
-    const composed: LearnedLesson[] = [];
-    for (const region of regions) {
-      const lessonsBefore = learnedLessons.length;
-      const trail = await repairRegion(
-        { file: { path: file, language: src.language, content }, region: { startLine: region.startLine, endLine: region.endLine }, findings: region.findings, task: params.task },
-        deps,
-        { deadline, signal: ctx.signal, newFindingMinSeverity: config.minSeverity, maxIterations: llmConfig.maxIterations },
-      );
-      outcome.iterations += trail.iterations.length;
-      outcome.tokens += trail.tokens.total;
-      outcome.knowledgeUsed.push(...trail.knowledgeUsed.filter((id) => !outcome.knowledgeUsed.includes(id)));
-      if (trail.status !== 'repaired' || trail.finalContent === undefined) {
-        ok = false;
-        outcome.status = trail.status === 'secure' ? 'unrepaired' : trail.status;
-        if (trail.error) outcome.error = trail.error;
-        break;
-      }
-      if (learnedLessons.length === lessonsBefore && region.findings.length > 0) {
-        composed.push(composedLesson({ file, language: src.language, task: params.task, findings: region.findings, before: content, after: trail.finalContent, region }));
-      }
-      content = trail.finalContent;
-    }
-    if (ok && content !== src.content) {
-      outcome.status = 'repaired';
-      outcome.content = content;
-      outcome.patch = unifiedPatch(file, src.content, content);
-      if (kb) {
-        // Every verified repair is learned (UpdateRAG): with the model's lesson, else a composed one.
-        const toStore = [...learnedLessons, ...composed.map((lesson) => ({ lesson, credited: outcome.knowledgeUsed }))];
-        for (const l of toStore) {
-          await kb
-            .learn({ task: l.lesson.task, language: l.lesson.language, cwe: l.lesson.cwe, vulnerableCode: l.lesson.vulnerableCode, secureCode: l.lesson.secureCode, lesson: l.lesson.lesson, title: l.lesson.title }, l.credited)
-            .then(() => (outcome.learned = true))
-            .catch((err: Error) => result.notices.push(`could not store the lesson: ${err.message}`));
-        }
-        if (composed.length) result.notices.push(`${file}: the model gave no lesson for the verified repair; a lesson composed from the finding and the change was stored`);
-      }
-    }
-    outcome.ms = Date.now() - started;
-    outcomes.push(outcome);
+    if (src) outcomes.push(await repairFile(src, targets, c));
   }
   result.repairs = outcomes;
   result.llmTokens = llm.usage.total;
