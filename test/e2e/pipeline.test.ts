@@ -95,7 +95,8 @@ describe('a mixed .py + .c + .js commit', () => {
     expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toMatch(/svc\/hashing\.py:5 .*CWE-327/);
     expect(daemonPid(home), again.stderr).not.toBe(pid);
-    expect(leftovers()).toEqual([]);
+    // Copies of staged code (snapshots, repair candidates) are gone; a tool's own scratch output may not be.
+    expect(leftovers().filter((n) => n.startsWith('reflexgen-snap-') || n.startsWith('reflexgen-verify-'))).toEqual([]);
   }, 180_000);
 });
 
