@@ -104,7 +104,7 @@ async function blobSizes(repoRoot: string, ids: string[]): Promise<Map<string, n
   return out;
 }
 
-function describeWriteError(err: unknown, dir: string): Error {
+export function describeWriteError(err: unknown, dir: string): Error {
   const e = err as NodeJS.ErrnoException;
   const why =
     e.code === 'ENOSPC' ? `no space left on the device holding ${dir}` : e.code === 'EDQUOT' ? `disk quota exceeded in ${dir}` : e.message;

@@ -10,7 +10,7 @@ import { builtinAnalyzer } from '../../daemon/analyzers/builtin.js';
 import type { Analyzer, AnalyzerRun } from '../../daemon/analyzers/types.js';
 import { runAnalyzers } from '../../daemon/pipeline/analyze.js';
 import { ResultCache } from '../../daemon/pipeline/cache.js';
-import { cleanStaleSnapshots, materialize, safeRelative, snapshotTarget, SNAPSHOT_PREFIX } from '../../daemon/pipeline/snapshot.js';
+import { cleanStaleSnapshots, describeWriteError, materialize, safeRelative, snapshotTarget, SNAPSHOT_PREFIX } from '../../daemon/pipeline/snapshot.js';
 import { markParserRuntimeAborted, parserRuntimeGeneration } from '../../daemon/rules/parser.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rx-snap-test-'));
@@ -85,6 +85,13 @@ describe('materialize', () => {
     // The in-process analyzer needs no disk and still reports.
     expect(out.statuses.find((s) => s.id === 'builtin')?.state).toBe('ok');
     await snap.dispose();
+  });
+});
+
+describe('describeWriteError', () => {
+  it('names a full disk as such (the analyzers then fail with it and failMode decides)', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(describeWriteError(full, '/tmp').message).toBe('could not write the staged files for the analyzers: no space left on the device holding /tmp');
   });
 });
 
