@@ -6,12 +6,8 @@ import { parseConfig, type Config } from '../shared/config.js';
 import type { Finding, Language } from '../shared/findings.js';
 import { packageRoot } from '../shared/paths.js';
 import { languageOf } from '../shared/languages.js';
-import '../daemon/analyzers/all.js';
-import { allAnalyzers, probe, registerAnalyzer } from '../daemon/analyzers/registry.js';
+import { allAnalyzers, probe } from '../daemon/analyzers/registry.js';
 import type { Analyzer, SourceFile } from '../daemon/analyzers/types.js';
-import { clangAnalyzer } from '../daemon/analyzers/clang.js';
-import { eslintAnalyzer } from '../daemon/analyzers/eslint.js';
-import { codeqlAnalyzer } from '../daemon/analyzers/codeql.js';
 
 /*
  * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
@@ -23,14 +19,12 @@ import { codeqlAnalyzer } from '../daemon/analyzers/codeql.js';
  * plus seconds per file. A finding counts for a CWE when one of its CWEs is in that CWE's family
  * (ANALYZERS.md §4). This is a measurement, not a test: it never fails on bad numbers.
  *
- * Every analyzer registered in daemon/analyzers/all.ts runs. The adapters of issue 3 are
- * registered here too, so they are measured before all.ts lists them (registration is idempotent).
+ * Every analyzer listed in daemon/analyzers/registry.ts runs.
  *
  * Options: --out <file.json> (default bench-results/analyzers.json), --max-pairs <n> per CWE,
  *          --only <id,id> to run a subset of analyzers, --data <sven dir>.
  */
 
-for (const a of [clangAnalyzer, eslintAnalyzer, codeqlAnalyzer]) registerAnalyzer(a);
 
 const FAMILIES: Record<string, number[]> = {
   '022': [22, 23, 36, 73],
@@ -116,7 +110,12 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
       }
       const t0 = performance.now();
       try {
-        return await a.analyze({ root, files, config, timeoutMs: 120_000 });
+        const out = await a.analyze({ root, files, config, timeoutMs: 120_000 });
+        for (const n of out.notAnalyzed) {
+          run.failed.add(n.path);
+          run.error ??= n.reason;
+        }
+        return out.findings;
       } finally {
         run.seconds += (performance.now() - t0) / 1000;
         run.files += b.length;

@@ -14,7 +14,7 @@ import type { FileChange } from '../shared/protocol.js';
  *
  * It runs the analyzers in this process rather than through the daemon: it is a rare, explicit
  * command over the whole repo, it must see exactly the same analyzer set and configuration as the
- * gate (the registry in daemon/analyzers/all.ts), and it must not tie up the daemon that serves
+ * gate (the list in daemon/analyzers/registry.ts), and it must not tie up the daemon that serves
  * commits. It reads the *index* versions of the files, like the gate, so unstaged edits do not
  * leak into the baseline. Findings are taken before inline suppressions and without merging, so
  * the fingerprints match what the pipeline filters.
@@ -26,6 +26,8 @@ export interface BaselineRunResult {
   findings: Finding[];
   entries: number;
   statuses: AnalyzerStatus[];
+  /** Files some analyzer could not look at: their findings from that analyzer are not in the baseline. */
+  notAnalyzed: Array<{ tool?: string; path: string; reason: string }>;
 }
 
 /** Tracked files at their staged (index) blob: `git ls-files -s -z`. Submodules and symlinks are skipped. */
@@ -51,16 +53,17 @@ export async function runBaseline(
   const { root } = await repoInfo(cwd);
   const config = opts.config ?? (await loadConfig(root));
   // Heavy imports only when the command runs, so `reflexgen --help` stays fast.
-  await import('../daemon/analyzers/all.js');
-  const { materialize } = await import('../daemon/pipeline/snapshot.js');
+  const { materialize, snapshotTarget } = await import('../daemon/pipeline/snapshot.js');
   const { runAnalyzers } = await import('../daemon/pipeline/analyze.js');
   const { writeBaseline } = await import('../daemon/baseline.js');
 
-  const snap = await materialize(root, await trackedFiles(root), config.exclude);
+  const { maxFileBytes } = await import('../daemon/pipeline/check.js');
+  const snap = await materialize(root, await trackedFiles(root), config.exclude, { maxFileBytes: maxFileBytes(config) });
   try {
-    const { findings, statuses } = await runAnalyzers({ root: snap.root, repoRoot: root, files: snap.files, config, onProgress: opts.onProgress });
+    // snapshotTarget hands the analyzers the writer: external tools start only once every file is on disk.
+    const { findings, statuses, notAnalyzed } = await runAnalyzers({ ...snapshotTarget(snap), repoRoot: root, config, onProgress: opts.onProgress });
     const { path, baseline } = await writeBaseline(root, findings, snap.contents);
-    return { path, files: snap.files.length, findings, entries: baseline.entries.length, statuses };
+    return { path, files: snap.files.length, findings, entries: baseline.entries.length, statuses, notAnalyzed: [...snap.notAnalyzed, ...notAnalyzed] };
   } finally {
     await snap.dispose();
   }
@@ -79,12 +82,13 @@ export function registerBaselineCommand(program: Command): void {
       });
       if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       if (opts.format === 'json') {
-        process.stdout.write(JSON.stringify({ path: r.path, files: r.files, findings: r.findings.length, entries: r.entries, analyzers: r.statuses }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ path: r.path, files: r.files, findings: r.findings.length, entries: r.entries, analyzers: r.statuses, notAnalyzed: r.notAnalyzed }, null, 2) + '\n');
         return;
       }
       const notRun = r.statuses.filter((s) => s.state !== 'ok' && s.state !== 'skipped');
       process.stdout.write(`${pc.green('baseline written')}: ${r.path}\n`);
       process.stdout.write(`${r.findings.length} finding(s) in ${r.files} file(s) -> ${r.entries} fingerprint(s); commit the file to share it\n`);
       for (const s of notRun) process.stdout.write(pc.yellow(`warning: ${s.id} ${s.state}${s.detail ? `: ${s.detail}` : ''} (its findings are not in the baseline)\n`));
+      for (const n of r.notAnalyzed) process.stdout.write(pc.yellow(`warning: ${n.path}: ${n.tool ? `${n.tool}: ` : ''}${n.reason}\n`));
     });
 }

@@ -9,7 +9,7 @@ import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
 import { renderReport, type ReportScope } from '../hook/render.js';
-import { handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
+import { exitCodeFor, handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
 import type { InitMode } from './init.js';
 
 function fmtBytes(n: number): string {
@@ -128,9 +128,11 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
       } else process.stdout.write(renderReport(r, { scope: reportScope(mode, paths, opts.diffBase), verbose: opts.verbose }) + '\n');
       // Staged checks (lint-staged runs this) handle repairs like the hook; the others only report.
-      const repairs = staged ? await handleRepairs(run) : { lines: [], allow: false };
+      const repairs = staged && !run.indexChanged ? await handleRepairs(run) : { lines: [] };
       for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
-      process.exitCode = repairs.allow ? 0 : r.verdict === 'block' ? 1 : 0;
+      const exit = exitCodeFor(run, repairs);
+      if (exit.reason) process.stderr.write(`reflexgen: ${exit.reason}\n`);
+      process.exitCode = exit.code;
     });
 
   program
@@ -195,7 +197,6 @@ export async function registerCoreCommands(program: Command): Promise<void> {
     .description('show which analyzers are installed, their versions, and where state lives')
     .addOption(formatOption(['text', 'json']))
     .action(async (opts: { format: string }) => {
-      await import('../daemon/analyzers/all.js');
       const { allAnalyzers, probe } = await import('../daemon/analyzers/registry.js');
       const rows = await Promise.all(
         allAnalyzers().map(async (a) => ({ id: a.id, languages: a.languages, ...(await probe(a)) })),

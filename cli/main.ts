@@ -63,7 +63,7 @@ try {
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
   // The daemon's verdict on bad input (config, parameters) is the user's to fix, not an internal error.
-  if (err instanceof UserError || (err as Error).name === 'DaemonUnavailableError' || (err instanceof RpcError && (err.code === ErrorCodes.ConfigError || err.code === ErrorCodes.InvalidParams))) {
+  if (err instanceof UserError || (err instanceof Error && err.name === 'DaemonUnavailableError') || (err instanceof RpcError && (err.code === ErrorCodes.ConfigError || err.code === ErrorCodes.InvalidParams))) {
     process.stderr.write(pc.red(`reflexgen: ${cleanLine(err.message)}`) + '\n');
     process.exit(2);
   }

@@ -10,12 +10,15 @@ import { oneLine } from '../shared/errors.js';
 import { createLogger } from './log.js';
 import { DaemonServer } from './server.js';
 import { registerHandlers } from './handlers/index.js';
+import type { Handler } from './handlers/types.js';
+import type { MethodName } from '../shared/protocol.js';
 import { checkHandler } from './handlers/check.js';
 import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
 import { getWatcher } from './watcher.js';
 import { cancelCodeqlRuns } from './analyzers/codeql.js';
-import './analyzers/all.js';
-import './extensions.js';
+import { cleanStaleSnapshots } from './pipeline/snapshot.js';
+import { generateHandler } from './handlers/generate.js';
+import { kbAdd, kbExport, kbImport, kbList, kbRemove, kbSearch, kbStats } from './handlers/kb.js';
 
 const DEFAULT_IDLE_EXIT_MS = 30 * 60_000;
 
@@ -98,7 +101,23 @@ async function main(): Promise<void> {
     const paths = daemonPaths();
     ensurePrivateDir(paths.state);
     log = createLogger(paths.log);
-    registerHandlers({ check: checkHandler, status: statusHandler, shutdown: shutdownHandler, watch: watchHandler });
+    // Every method the daemon answers besides `hello` (which the server handles itself), in one
+    // place; typed by the contract, so a method without a handler does not compile.
+    const handlers: Record<Exclude<MethodName, 'hello'>, Handler<any, any>> = {
+      check: checkHandler,
+      status: statusHandler,
+      shutdown: shutdownHandler,
+      watch: watchHandler,
+      generate: generateHandler,
+      'kb.search': kbSearch,
+      'kb.list': kbList,
+      'kb.add': kbAdd,
+      'kb.remove': kbRemove,
+      'kb.export': kbExport,
+      'kb.import': kbImport,
+      'kb.stats': kbStats,
+    };
+    registerHandlers(handlers);
     const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
     const s = new DaemonServer({
       log,
@@ -115,6 +134,9 @@ async function main(): Promise<void> {
     getWatcher(s.context).loadPersisted();
     listening = true;
     endStartReport();
+    // Copies of staged code left by a daemon that died mid-check (kill -9, power loss).
+    const removed = await cleanStaleSnapshots();
+    if (removed.length) safeLog(log, (l) => l.info({ removed: removed.length }, 'removed snapshot directories of a daemon that is gone'));
   } catch (err) {
     safeLog(log, (l) => l.error({ err }, 'daemon could not start'));
     reportStartFailure(oneLine(err));

@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffArrays } from 'diff';
-import '../daemon/analyzers/all.js';
 import { runTool } from '../daemon/analyzers/process.js';
 import { allAnalyzers, probe } from '../daemon/analyzers/registry.js';
 import { runAnalyzers } from '../daemon/pipeline/analyze.js';

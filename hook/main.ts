@@ -7,7 +7,7 @@
 import * as pc from './ansi.js';
 import { UserError, oneLine } from '../shared/errors.js';
 import { renderReport } from './render.js';
-import { handleRepairs, runCheckViaDaemon } from './run-check.js';
+import { exitCodeFor, handleRepairs, runCheckViaDaemon } from './run-check.js';
 
 async function main(): Promise<number> {
   if (process.env.REFLEXGEN_SKIP === '1') {
@@ -39,13 +39,12 @@ async function main(): Promise<number> {
   const r = run.result!;
   const text = renderReport(r, { verbose: process.env.REFLEXGEN_VERBOSE === '1' });
   if (text) process.stderr.write(text + '\n');
-  const repairs = await handleRepairs(run);
+  // A verdict on an index that moved under it says nothing about what git is about to commit.
+  const repairs = run.indexChanged ? { lines: [] } : await handleRepairs(run);
   for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
-  if (repairs.allow) {
-    process.stderr.write(pc.green('reflexgen: every finding was repaired and verified; the commit proceeds with the fixed code\n'));
-    return 0;
-  }
-  return r.verdict === 'block' ? 1 : 0;
+  const exit = exitCodeFor(run, repairs);
+  if (exit.reason) process.stderr.write(pc.red(`reflexgen: ${exit.reason}\n`));
+  return exit.code;
 }
 
 main().then(

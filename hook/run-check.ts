@@ -1,6 +1,6 @@
 import { readConfigHints } from '../shared/config-hints.js';
 import { UserError, oneLine } from '../shared/errors.js';
-import { hookRepoInfo, repoInfo } from '../shared/git.js';
+import { git, hookRepoInfo, repoInfo } from '../shared/git.js';
 import { languageOf } from '../shared/languages.js';
 import type { CheckResult, FileChange } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
@@ -10,7 +10,8 @@ import { connectDaemon, DaemonUnavailableError, type ProgressHandler } from './c
 
 /*
  * What the pre-commit hook and `reflexgen check` share: collect the change, ask the daemon,
- * and turn "the daemon could not answer" into a verdict according to failMode.
+ * and turn "the daemon could not answer" into a verdict according to failMode. When the daemon
+ * answered, its verdict stands: the client prints it and carries out the repairs it names.
  */
 
 export interface CheckRun {
@@ -21,6 +22,20 @@ export interface CheckRun {
   unavailable?: string;
   /** From the repo config, read leniently (the daemon validates it): what to do when unavailable. */
   failMode?: 'open' | 'closed';
+  /** Staged mode: the index's tree changed while the daemon was checking it. */
+  indexChanged?: boolean;
+}
+
+/**
+ * The tree the index would commit, or undefined when git cannot write one (unmerged entries).
+ * Content-based, so a stat refresh of the index by another git command is not a change.
+ */
+export async function indexTree(cwd: string): Promise<string | undefined> {
+  try {
+    return (await git(cwd, ['write-tree'])).stdout.toString('utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunCheckOptions {
@@ -150,6 +165,8 @@ export function llmEnv(apiKeyEnv: string): Record<string, string> {
 }
 
 export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
+  // Before the change is read: anything staged after this point shows up as a different tree.
+  const treeBefore = opts.mode === 'staged' ? await indexTree(opts.cwd) : undefined;
   const { root, gitDir, files } = await collectChanges(opts);
   const hints = readConfigHints(root);
   // Nothing any analyzer could look at: answer without waking the daemon.
@@ -167,7 +184,8 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
       // The daemon knows two kinds of request: the commit being made, and content named by the caller.
       const mode = opts.mode === 'staged' ? 'staged' : 'paths';
       const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv) }, opts.onProgress);
-      return { result, failMode: hints.failMode, root, gitDir };
+      const indexChanged = treeBefore !== undefined && (await indexTree(opts.cwd)) !== treeBefore;
+      return { result, failMode: hints.failMode, root, gitDir, ...(indexChanged ? { indexChanged } : {}) };
     } finally {
       client.close();
     }
@@ -183,37 +201,49 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
 export interface RepairHandling {
   /** Lines for the report. */
   lines: string[];
-  /** True when the commit may proceed because every blocking file got a verified, applied fix. */
-  allow: boolean;
+  /** Set when a repair the verdict depends on could not be applied: the commit must not proceed. */
+  failed?: string;
 }
 
 /**
- * What happens to verified repairs on the client side: `suggest` saves each patch under
- * .git/reflexgen/patches/ for `reflexgen apply`; `apply` backs up and writes them to the index
- * (and the working tree when it equals the staged version). Loaded lazily: most commits have none.
+ * Carries out what the daemon decided about verified repairs (loaded lazily: most commits have
+ * none). Repairs named in `applyRepairs` are backed up and written to the index (and to the
+ * working tree when it equals the staged version): the verdict assumed them. Other verified
+ * repairs of a blocked commit are saved under .git/reflexgen/patches/ for `reflexgen apply`.
  */
 export async function handleRepairs(run: CheckRun): Promise<RepairHandling> {
   const r = run.result;
-  const repaired = (r?.repairs ?? []).filter((x) => x.status === 'repaired' && x.content !== undefined && x.patch);
-  if (!r || !run.root || !run.gitDir || repaired.length === 0 || r.verdict !== 'block') return { lines: [], allow: false };
+  const verified = (r?.repairs ?? []).filter((x) => x.status === 'repaired' && x.content !== undefined && x.patch);
+  if (!r || !run.root || !run.gitDir || verified.length === 0) return { lines: [] };
   const { applyRepairs, savePatch } = await import('../shared/apply.js');
   const lines: string[] = [];
-  if (r.repairPolicy === 'apply') {
-    const applied = await applyRepairs(
-      run.root,
-      run.gitDir,
-      repaired.map((x) => ({ id: x.id, file: x.file, content: x.content!, stagedBlob: x.stagedBlob, patch: x.patch })),
-    );
-    for (const f of applied.files) lines.push(`applied the verified repair to ${f.path}${f.worktree ? ' (index and working tree)' : ` (index only: ${f.note})`}`);
-    lines.push(`previous content backed up as ${applied.backupId}; \`reflexgen undo\` restores it`);
-    const blockingFiles = new Set(r.findings.map((f) => f.file));
-    const fixedFiles = new Set(repaired.map((x) => x.file));
-    const allow = [...blockingFiles].every((f) => fixedFiles.has(f));
-    return { lines, allow };
+  const toApply = new Set(r.applyRepairs ?? []);
+  if (toApply.size > 0) {
+    const chosen = verified.filter((x) => toApply.has(x.id));
+    try {
+      const applied = await applyRepairs(
+        run.root,
+        run.gitDir,
+        chosen.map((x) => ({ id: x.id, file: x.file, content: x.content!, stagedBlob: x.stagedBlob, patch: x.patch })),
+      );
+      for (const f of applied.files) lines.push(`applied the verified repair to ${f.path}${f.worktree ? ' (index and working tree)' : ` (index only: ${f.note})`}`);
+      lines.push(`previous content backed up as ${applied.backupId}; \`reflexgen undo\` restores it`);
+      return { lines };
+    } catch (err) {
+      return { lines, failed: `the verified repair could not be applied (${oneLine(err)})` };
+    }
   }
-  for (const x of repaired) {
+  if (r.verdict !== 'block') return { lines };
+  for (const x of verified) {
     savePatch(run.gitDir, { id: x.id, file: x.file, content: x.content!, stagedBlob: x.stagedBlob, patch: x.patch! });
     lines.push(`verified repair for ${x.file} saved: apply it with \`reflexgen apply ${x.id}\``);
   }
-  return { lines, allow: false };
+  return { lines };
+}
+
+/** The exit status for a daemon answer: what it decided, unless the client could not carry it out. */
+export function exitCodeFor(run: CheckRun, repairs: RepairHandling): { code: number; reason?: string } {
+  if (run.indexChanged) return { code: 1, reason: 'the index changed during the check; commit again' };
+  if (repairs.failed) return { code: 1, reason: `${repairs.failed}; commit blocked` };
+  return { code: run.result?.verdict === 'block' ? 1 : 0 };
 }

@@ -34,6 +34,11 @@ export const ConfigSchema = z
     analyzers: z.partialRecord(z.enum(ANALYZER_IDS), AnalyzerSettingSchema).default({}),
     /** Seconds an analyzer may run on one file (or snapshot) before it is abandoned. */
     analyzerTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /**
+     * Staged files above this many bytes are not analyzed (reported, and counted under failMode).
+     * Default 2 MiB (env REFLEXGEN_MAX_FILE_BYTES); at most 64 MiB.
+     */
+    maxFileBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
     /** Repo-relative path prefixes or simple globs (`*`, `**`) never analyzed. */
     exclude: z.array(z.string()).default([]),
     /** Rules switched off: a rule id, `tool:ruleId`, or a CWE id, mapped to false. */

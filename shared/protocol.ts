@@ -99,6 +99,10 @@ export const CheckResultSchema = z.object({
   /** Reflect-and-repair outcomes, one per file with blocking findings (only with an LLM configured). */
   repairs: z.array(z.lazy(() => RepairOutcomeSchema)).optional(),
   repairPolicy: z.enum(['off', 'suggest', 'apply']).optional(),
+  /** Verified repairs (by id) the client applies to the index: the verdict assumes them. */
+  applyRepairs: z.array(z.string()).optional(),
+  /** Source files some analyzer (or none: no tool) did not analyze, with the reason. */
+  notAnalyzed: z.array(z.object({ tool: z.string().optional(), path: z.string(), reason: z.string() })).optional(),
 });
 
 export const GuidanceSchema = z.object({

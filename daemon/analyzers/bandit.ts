@@ -1,8 +1,9 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../shared/paths.js';
 import { cweId, type Finding, type Severity } from '../../shared/findings.js';
 import { runTool, probeVersion } from './process.js';
-import type { Analyzer, AnalyzeContext } from './types.js';
+import type { Analyzer, AnalyzeContext, AnalyzerRun } from './types.js';
 
 /*
  * bandit through our compatibility launcher (bandit_compat.py), so Debian's 1.6.2 runs its string
@@ -39,8 +40,35 @@ interface BanditResult {
   line_range?: number[];
 }
 
+interface BanditReport {
+  results?: BanditResult[];
+  errors?: Array<{ filename?: string; reason?: string }>;
+  metrics?: Record<string, unknown>;
+}
+
 export function banditFindings(json: string, toRepoPath: (file: string) => string): Finding[] {
-  const data = JSON.parse(json) as { results?: BanditResult[] };
+  return findingsOf(JSON.parse(json) as BanditReport, toRepoPath);
+}
+
+/**
+ * bandit exits 0 with an empty result for a file it could not read or parse: the file appears
+ * under `errors` (or not at all under `metrics`) instead. Those files are "not analyzed".
+ */
+export function banditRun(json: string, given: readonly string[]): AnalyzerRun {
+  const data = JSON.parse(json) as BanditReport;
+  const norm = (f: string) => f.replace(/^\.\//, '');
+  const reasons = new Map<string, string>();
+  for (const e of data.errors ?? []) if (e.filename) reasons.set(norm(e.filename), e.reason ?? 'bandit reported an error');
+  const measured = new Set(Object.keys(data.metrics ?? {}).map(norm));
+  const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
+  for (const p of given) {
+    const why = reasons.get(p) ?? (measured.has(p) ? undefined : 'bandit did not report on this file');
+    if (why) notAnalyzed.push({ path: p, reason: `bandit: ${why}` });
+  }
+  return { findings: findingsOf(data, norm), notAnalyzed };
+}
+
+function findingsOf(data: BanditReport, toRepoPath: (file: string) => string): Finding[] {
   const findings: Finding[] = [];
   for (const r of data.results ?? []) {
     if (IGNORED.has(r.test_id)) continue;
@@ -76,10 +104,14 @@ export const banditAnalyzer: Analyzer = {
     }
     return { available: true, version, detail: `${PYTHON} ${launcher}` };
   },
-  async analyze(ctx: AnalyzeContext) {
-    if (ctx.files.length === 0) return [];
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
+    if (ctx.files.length === 0) return { findings: [], notAnalyzed: [] };
     const launcher = join(packageRoot(), 'daemon', 'analyzers', 'bandit_compat.py');
     const rel = ctx.files.map((f) => f.path);
+    // Without its input bandit still "succeeds"; a missing snapshot file is a pipeline fault.
+    const missing: string[] = [];
+    await Promise.all(ctx.files.map((f) => stat(join(ctx.root, f.path)).catch(() => void missing.push(f.path))));
+    if (missing.length === rel.length) throw new Error(`bandit's input is missing from the snapshot (${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''})`);
     const r = await runTool(PYTHON, [launcher, '-f', 'json', '-q', '--', ...rel], {
       cwd: ctx.root,
       timeoutMs: ctx.timeoutMs,
@@ -88,7 +120,12 @@ export const banditAnalyzer: Analyzer = {
     // bandit exits 1 when it found issues; anything else without JSON is a failure.
     const start = r.stdout.indexOf('{');
     if (start < 0) throw new Error(`bandit failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
-    const byPath = new Map(rel.map((p) => [p, p]));
-    return banditFindings(r.stdout.slice(start), (f) => byPath.get(f.replace(/^\.\//, '')) ?? f.replace(/^\.\//, ''));
+    let run: AnalyzerRun;
+    try {
+      run = banditRun(r.stdout.slice(start), rel);
+    } catch (err) {
+      throw new Error(`bandit printed output that is not its JSON report (exit ${r.code}): ${(err as Error).message}`);
+    }
+    return run;
   },
 };

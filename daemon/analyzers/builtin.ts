@@ -1,7 +1,7 @@
 import type { Finding, Language } from '../../shared/findings.js';
 import { initBuiltinRules, runBuiltinRules } from '../rules/engine.js';
 import { treeSitterVersion } from '../rules/parser.js';
-import { ToolTimeoutError, type Analyzer, type AnalyzeContext } from './types.js';
+import { ToolTimeoutError, type Analyzer, type AnalyzeContext, type AnalyzerRun } from './types.js';
 
 export { initBuiltinRules, runBuiltinRules };
 
@@ -17,6 +17,7 @@ export const builtinAnalyzer: Analyzer = {
   languages: LANGS,
   granularity: 'file',
   defaultEnabled: true,
+  inProcess: true,
   async probe() {
     try {
       await initBuiltinRules();
@@ -25,17 +26,23 @@ export const builtinAnalyzer: Analyzer = {
       return { available: false, detail: `tree-sitter grammars failed to load: ${(err as Error).message}` };
     }
   },
-  async analyze(ctx: AnalyzeContext) {
-    await initBuiltinRules();
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     const started = Date.now();
     const out: Finding[] = [];
+    const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
     for (const f of ctx.files) {
       if (!LANGS.includes(f.language)) continue;
       // Rules are synchronous; check between files so one check cannot overrun its budget by much.
       if (ctx.signal?.aborted) throw new ToolTimeoutError('built-in rules aborted');
       if (Date.now() - started > ctx.timeoutMs) throw new ToolTimeoutError(`built-in rules exceeded ${ctx.timeoutMs} ms`);
-      out.push(...runBuiltinRules(f.path, f.language, f.content));
+      // Per file: a parser that aborted on the previous file is replaced before this one.
+      await initBuiltinRules();
+      try {
+        out.push(...runBuiltinRules(f.path, f.language, f.content));
+      } catch (err) {
+        notAnalyzed.push({ path: f.path, reason: `the parser failed: ${String((err as Error).message ?? err).split('\n')[0]}` });
+      }
     }
-    return out;
+    return { findings: out, notAnalyzed };
   },
 };

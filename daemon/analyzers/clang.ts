@@ -6,7 +6,7 @@ import type { Finding } from '../../shared/findings.js';
 import { cweId } from '../../shared/findings.js';
 import { probeVersion, runTool } from './process.js';
 import { findingsFromSarif } from './sarif-import.js';
-import type { AnalyzeContext, Analyzer, ProbeResult, SourceFile } from './types.js';
+import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult, SourceFile } from './types.js';
 import { ToolMissingError } from './types.js';
 
 /*
@@ -145,9 +145,9 @@ export const clangAnalyzer: Analyzer = {
     return { available: true, version: v, detail: bin };
   },
 
-  async analyze(ctx: AnalyzeContext): Promise<Finding[]> {
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     const files = ctx.files.filter((f) => f.language === 'c' || f.language === 'cpp');
-    if (files.length === 0) return [];
+    if (files.length === 0) return { findings: [], notAnalyzed: [] };
     const work = await mkdtemp(join(tmpdir(), 'reflexgen-clang-'));
     try {
       const findings: Finding[] = [];
@@ -166,7 +166,7 @@ export const clangAnalyzer: Analyzer = {
       if (errors.length === files.length) {
         throw new Error(`clang could not analyze ${errors.length === 1 ? errors[0] : `${errors.length} files; first: ${errors[0]}`}`);
       }
-      return findings.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine);
+      return { findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine), notAnalyzed: [] };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolMissingError(`${clangBin()} is not installed`);
       throw err;

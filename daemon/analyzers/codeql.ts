@@ -7,7 +7,7 @@ import type { Finding, Language } from '../../shared/findings.js';
 import { stateDir } from '../../shared/paths.js';
 import { probeVersion, runTool } from './process.js';
 import { findingsFromSarif } from './sarif-import.js';
-import type { AnalyzeContext, Analyzer, ProbeResult, SourceFile } from './types.js';
+import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult, SourceFile } from './types.js';
 import { ToolMissingError } from './types.js';
 
 /*
@@ -25,9 +25,8 @@ import { ToolMissingError } from './types.js';
  *                          r.done resolves with the findings when it finishes (never rejects:
  *                          failures resolve to [] and are reported by the next check).
  *
- * The Analyzer interface returns Finding[] only, so `codeqlAnalyzer.analyze` tags the array it
- * returns when the run is pending; the pipeline asks `pendingOf(findings)` and reports the
- * analyzer as e.g. { state: 'skipped', detail: pending.detail } instead of "ok, nothing found".
+ * `codeqlAnalyzer.analyze` returns `AnalyzerRun.pending` with that detail, and the pipeline
+ * reports the analyzer as pending instead of "ok, nothing found".
  *
  * Budget: `budgetMs=<n>` in the analyzer's `args`, else ctx.timeoutMs (the analyzer's timeout is
  * what the commit waits). Each CodeQL process is separately limited by `hardTimeoutMs=<n>`
@@ -345,18 +344,6 @@ export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number)
   }
 }
 
-export interface PendingMarker {
-  detail: string;
-  done: Promise<Finding[]>;
-}
-
-const pendingMarks = new WeakMap<readonly Finding[], PendingMarker>();
-
-/** Set when `codeqlAnalyzer.analyze` returned before CodeQL finished (see the comment at the top). */
-export function pendingOf(findings: readonly Finding[]): PendingMarker | undefined {
-  return pendingMarks.get(findings);
-}
-
 let probeCache: Promise<ProbeResult> | undefined;
 let probedBin: string | undefined;
 
@@ -387,12 +374,10 @@ export const codeqlAnalyzer: Analyzer = {
 
   probe: codeqlProbe,
 
-  async analyze(ctx: AnalyzeContext): Promise<Finding[]> {
-    if (ctx.files.length === 0) return [];
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
+    if (ctx.files.length === 0) return { findings: [], notAnalyzed: [] };
     const o = parseCodeqlArgs(analyzerArgs(ctx.config, 'codeql'));
     const r = await runCodeqlWithBudget(ctx, o.budgetMs ?? ctx.timeoutMs);
-    const out = [...r.findings];
-    if (r.pending) pendingMarks.set(out, { detail: r.detail ?? 'deep analysis still running', done: r.done });
-    return out;
+    return { findings: [...r.findings], notAnalyzed: [], ...(r.pending ? { pending: r.detail ?? 'deep analysis still running' } : {}) };
   },
 };

@@ -83,6 +83,6 @@ export const cppcheckAnalyzer: Analyzer = {
       if (!r.stderr.includes('<results')) throw new Error(`cppcheck failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
       out.push(...cppcheckFindings(r.stderr, (p) => (p === f.path || p === f.absPath ? f.path : undefined)));
     }
-    return out;
+    return { findings: out, notAnalyzed: [] };
   },
 };

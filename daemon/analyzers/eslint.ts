@@ -4,7 +4,7 @@ import type { ESLint as ESLintType, Linter } from 'eslint';
 import type { Finding, Severity } from '../../shared/findings.js';
 import { cweId } from '../../shared/findings.js';
 import { stateDir } from '../../shared/paths.js';
-import type { AnalyzeContext, Analyzer, ProbeResult } from './types.js';
+import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult } from './types.js';
 import { ToolMissingError, ToolTimeoutError } from './types.js';
 
 /*
@@ -163,6 +163,7 @@ export const eslintAnalyzer: Analyzer = {
   languages: ['javascript', 'typescript'],
   granularity: 'file',
   defaultEnabled: true,
+  inProcess: true,
 
   async probe(): Promise<ProbeResult> {
     try {
@@ -178,16 +179,25 @@ export const eslintAnalyzer: Analyzer = {
     }
   },
 
-  async analyze(ctx: AnalyzeContext): Promise<Finding[]> {
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     const e = await getEngine();
-    const files = ctx.files.filter((f) => f.language === 'javascript' || (f.language === 'typescript' && e.typescript));
-    const run = async () => {
+    const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
+    const files = ctx.files.filter((f) => {
+      if (f.language === 'javascript' || (f.language === 'typescript' && e.typescript)) return true;
+      notAnalyzed.push({ path: f.path, reason: 'TypeScript needs typescript-eslint and typescript, which are not installed' });
+      return false;
+    });
+    const run = async (): Promise<AnalyzerRun> => {
       const out: Finding[] = [];
       for (const f of files) {
         const results = await e.eslint.lintText(f.content, { filePath: join(BASE, f.path), warnIgnored: false });
         for (const r of results) {
           for (const m of r.messages) {
-            // Parse errors (fatal, no rule) are not security findings; the syntax is somebody else's gate.
+            // A fatal parse error means no rule saw the file: that is "not analyzed", not "clean".
+            if (m.fatal) {
+              notAnalyzed.push({ path: f.path, reason: `could not parse: line ${m.line ?? '?'}: ${m.message}` });
+              continue;
+            }
             if (!m.ruleId) continue;
             const info = eslintRuleInfo(m.ruleId, m.message);
             if (!info) continue;
@@ -204,7 +214,7 @@ export const eslintAnalyzer: Analyzer = {
           }
         }
       }
-      return out;
+      return { findings: out, notAnalyzed };
     };
     return withTimeout(run(), ctx.timeoutMs, ctx.signal);
   },

@@ -133,6 +133,6 @@ export const gccAnalyzer: Analyzer = {
       all.push(...gccFindings(an.stderr, f, 'analyzer'), ...gccFindings(warn.stderr, f, 'warnings'));
     }
     if (failures.length && all.length === 0) throw new CompileError(`could not compile ${failures.join('; ')}`);
-    return all;
+    return { findings: all, notAnalyzed: [] };
   },
 };

@@ -1,24 +1,22 @@
-import type { Language } from '../../shared/findings.js';
 import type { Analyzer, ProbeResult } from './types.js';
+import { banditAnalyzer } from './bandit.js';
+import { builtinAnalyzer } from './builtin.js';
+import { clangAnalyzer } from './clang.js';
+import { codeqlAnalyzer } from './codeql.js';
+import { cppcheckAnalyzer } from './cppcheck.js';
+import { eslintAnalyzer } from './eslint.js';
+import { gccAnalyzer } from './gcc.js';
 
 /**
- * All analyzer adapters. Each adapter module adds itself in `analyzers/all.ts`; the pipeline asks
- * the registry which analyzers apply to a language. Probes run once per daemon life.
+ * Every analyzer adapter, in one literal list: what runs is visible here, not assembled by
+ * side-effect imports. Probes run once per daemon life.
  */
-const analyzers: Analyzer[] = [];
+const ANALYZERS: readonly Analyzer[] = [builtinAnalyzer, banditAnalyzer, gccAnalyzer, cppcheckAnalyzer, clangAnalyzer, eslintAnalyzer, codeqlAnalyzer];
+
 const probes = new Map<string, Promise<ProbeResult>>();
 
-export function registerAnalyzer(a: Analyzer): void {
-  if (analyzers.some((x) => x.id === a.id)) return;
-  analyzers.push(a);
-}
-
 export function allAnalyzers(): readonly Analyzer[] {
-  return analyzers;
-}
-
-export function analyzersFor(language: Language): Analyzer[] {
-  return analyzers.filter((a) => a.languages.includes(language));
+  return ANALYZERS;
 }
 
 export function probe(a: Analyzer): Promise<ProbeResult> {
@@ -28,9 +26,4 @@ export function probe(a: Analyzer): Promise<ProbeResult> {
     probes.set(a.id, p);
   }
   return p;
-}
-
-/** Forgets cached probes (after `reflexgen doctor --refresh` or a config change of tool paths). */
-export function resetProbes(): void {
-  probes.clear();
 }

@@ -24,6 +24,15 @@ export interface AnalyzeContext {
   signal?: AbortSignal;
 }
 
+/** What one analyzer run produced. A file the tool was given but did not really analyze is listed in notAnalyzed, never silently "ok". */
+export interface AnalyzerRun {
+  findings: Finding[];
+  /** Files given to the tool that it could not analyze (missing header, fatal parse error, per-file time bound), one line each. */
+  notAnalyzed: Array<{ path: string; reason: string }>;
+  /** One line when part of the analysis is still running in the background (CodeQL, a per-file time bound). */
+  pending?: string;
+}
+
 export interface ProbeResult {
   available: boolean;
   version?: string;
@@ -40,10 +49,19 @@ export interface Analyzer {
   granularity: 'file' | 'snapshot';
   /** Whether it runs when the repo config does not mention it. */
   defaultEnabled: boolean;
+  /**
+   * True for analyzers that read `SourceFile.content` in the daemon's process and never open
+   * `absPath`: the snapshot need not be on disk for them. Every other analyzer gets the snapshot
+   * written completely before it starts.
+   */
+  inProcess?: boolean;
   /** Finds the tool and its version. Cached by the registry for the daemon's life. */
   probe(): Promise<ProbeResult>;
-  /** Findings with repo-relative paths; throws ToolTimeoutError / ToolMissingError / Error. */
-  analyze(ctx: AnalyzeContext): Promise<Finding[]>;
+  /**
+   * Findings with repo-relative paths, and the files it could not analyze. Throws
+   * ToolTimeoutError / ToolMissingError / Error only when the whole run failed.
+   */
+  analyze(ctx: AnalyzeContext): Promise<AnalyzerRun>;
 }
 
 export class ToolMissingError extends Error {

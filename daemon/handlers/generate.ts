@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { userConfigPath } from '../../shared/user-settings.js';
 import { ErrorCodes, Methods } from '../../shared/protocol.js';
 import { RpcError } from '../../shared/rpc.js';
@@ -7,9 +8,9 @@ import { llmEnvironment, resolveLlmConfig } from '../llm/config.js';
 import { generate } from '../reflexion/engine.js';
 import type { EngineDeps } from '../reflexion/types.js';
 import { makeVerifier } from '../repair/verify.js';
+import { safeRelative } from '../pipeline/snapshot.js';
 import { getCache } from '../services/cache.js';
 import { getKnowledge } from '../services/knowledge.js';
-import { registerHandlers } from './index.js';
 import { defineHandler } from './types.js';
 
 /*
@@ -18,6 +19,15 @@ import { defineHandler } from './types.js';
  */
 
 const EXT = { python: 'py', c: 'c', cpp: 'cpp', javascript: 'js', typescript: 'ts' } as const;
+
+/**
+ * The verifier writes the candidate at this path under its temp dir, so it must stay inside:
+ * a relative path without `..`/empty segments as given, else its last segment, else the default.
+ */
+export function confinedPath(given: string | undefined, fallback: string): string {
+  if (!given) return fallback;
+  return safeRelative(given) ?? safeRelative(basename(given)) ?? fallback;
+}
 
 export const generateHandler = defineHandler({
   ...Methods.generate,
@@ -28,8 +38,7 @@ export const generateHandler = defineHandler({
     });
     const llmConfig = resolveLlmConfig(loaded.config.llm ?? {}, llmEnvironment(p.llmEnv));
     if (!llmConfig) throw new RpcError(ErrorCodes.ConfigError, `no LLM configured: set llm.baseURL and llm.model in ${userConfigPath()} or REFLEXGEN_LLM_BASE_URL and REFLEXGEN_LLM_MODEL`);
-    // Only a name: it labels the code and picks the verifier's parser, it is never a place to write.
-    const path = p.path && /^[\w.+-]{1,100}$/.test(p.path) && !p.path.startsWith('.') ? p.path : `generated.${EXT[p.language]}`;
+    const path = confinedPath(p.path, `generated.${EXT[p.language]}`);
     const config = parseConfig({});
     let kb: Awaited<ReturnType<typeof getKnowledge>> | undefined;
     try {
@@ -69,4 +78,3 @@ export const generateHandler = defineHandler({
   },
 });
 
-registerHandlers({ generate: generateHandler });

@@ -3,7 +3,6 @@ import { describeZodError } from '../../shared/config.js';
 import { ErrorCodes, Methods } from '../../shared/protocol.js';
 import { RpcError } from '../../shared/rpc.js';
 import { getKnowledge } from '../services/knowledge.js';
-import { registerHandlers } from './index.js';
 import { defineHandler } from './types.js';
 
 export const kbSearch = defineHandler({
@@ -76,14 +75,4 @@ export const kbStats = defineHandler({
     if (p.repoRoot) await kb.loadTeamKnowledge(p.repoRoot).catch(() => undefined);
     return kb.stats();
   },
-});
-
-registerHandlers({
-  'kb.search': kbSearch,
-  'kb.list': kbList,
-  'kb.add': kbAdd,
-  'kb.remove': kbRemove,
-  'kb.export': kbExport,
-  'kb.import': kbImport,
-  'kb.stats': kbStats,
 });

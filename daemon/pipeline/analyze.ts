@@ -1,19 +1,25 @@
 import { analyzerEnabled, analyzerTimeout, type Config } from '../../shared/config.js';
 import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 import { allAnalyzers, probe } from '../analyzers/registry.js';
-import { ToolMissingError, ToolTimeoutError, type Analyzer, type SourceFile } from '../analyzers/types.js';
+import { ToolMissingError, ToolTimeoutError, type Analyzer, type AnalyzerRun, type SourceFile } from '../analyzers/types.js';
 import { cacheKey, gitBlobId, type ResultCache } from './cache.js';
-import { pendingOf } from '../analyzers/codeql.js';
+
+/** A file one analyzer was given but did not analyze. */
+export interface NotAnalyzed {
+  tool: string;
+  path: string;
+  reason: string;
+}
 
 export interface AnalysisOutcome {
   findings: Finding[];
   statuses: AnalyzerStatus[];
+  notAnalyzed: NotAnalyzed[];
 }
 
 export interface AnalyzeOptions {
+  /** The snapshot directory: where `ensureWritten` puts the files. */
   root: string;
-  /** The snapshot root once files are written (it is created lazily). */
-  rootOf?: () => string;
   repoRoot?: string;
   files: SourceFile[];
   config: Config;
@@ -24,9 +30,14 @@ export interface AnalyzeOptions {
   only?: string[];
   /** Leave out whole-snapshot analyzers (CodeQL): repair verification needs an answer in seconds. */
   perFileOnly?: boolean;
-  /** Puts files on disk before an analyzer runs on them (snapshots write lazily). */
-  ensureWritten?: (files: SourceFile[]) => Promise<void>;
+  /**
+   * Puts the whole snapshot on disk; awaited before any analyzer that reads files starts. Absent
+   * when the caller wrote the files itself.
+   */
+  ensureWritten?: () => Promise<void>;
   onProgress?: (message: string, done: number, total: number) => void;
+  /** The analyzers to run (default: every registered one). */
+  analyzers?: readonly Analyzer[];
 }
 
 function applicable(a: Analyzer, files: SourceFile[]): SourceFile[] {
@@ -37,18 +48,24 @@ function stateOf(err: unknown): AnalyzerStatus['state'] {
   return err instanceof ToolTimeoutError ? 'timeout' : err instanceof ToolMissingError ? 'missing' : 'error';
 }
 
+/** A per-file result worth remembering: the tool really looked at this file and finished. */
+function completedFor(run: AnalyzerRun, path: string): boolean {
+  return !run.pending && !run.notAnalyzed.some((n) => n.path === path);
+}
+
 /**
  * Runs one analyzer over files, answering from the cache where it can, joining a run already in
- * flight for the same key (the watcher's), and analyzing the rest in one batch.
+ * flight for the same key (the watcher's), and analyzing the rest in one batch. Only results of
+ * files the tool analyzed to completion are cached: an error, a timeout, a pending background run
+ * or a file the tool could not read are never remembered as clean.
  */
-async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<{ findings: Finding[]; cached: number }> {
+async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<AnalyzerRun & { cached: number }> {
   const cache = opts.cache;
-  const run = async (batch: SourceFile[]) => {
+  const run = async (batch: SourceFile[]): Promise<AnalyzerRun> => {
     if (cache) cache.stats.analyzerRuns++;
-    // Whole-snapshot analyzers see every file, not just the batch.
-    await opts.ensureWritten?.(a.granularity === 'snapshot' ? opts.files : batch);
+    if (!a.inProcess) await opts.ensureWritten?.();
     return a.analyze({
-      root: opts.rootOf ? opts.rootOf() : opts.root,
+      root: opts.root,
       repoRoot: opts.repoRoot,
       files: batch,
       config: opts.config,
@@ -56,11 +73,13 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       signal: opts.signal,
     });
   };
-  if (!cache || a.granularity !== 'file') return { findings: await run(files), cached: 0 };
+  if (!cache || a.granularity !== 'file') return { ...(await run(files)), cached: 0 };
 
   const keyOf = (f: SourceFile) =>
     cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content) });
   const findings: Finding[] = [];
+  const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
+  let pending: string | undefined;
   let cached = 0;
   const toRun: Array<{ f: SourceFile; key: string }> = [];
   const joined: Array<{ f: SourceFile; key: string; p: Promise<Finding[] | undefined> }> = [];
@@ -83,29 +102,36 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       cache.stats.hits++;
       cached++;
       findings.push(...v);
-    } else toRun.push({ f: j.f, key: j.key }); // the other run failed: do it ourselves
+    } else toRun.push({ f: j.f, key: j.key }); // the other run failed or did not finish this file: do it ourselves
   }
   if (toRun.length) {
     cache.stats.misses += toRun.length;
     const batch = run(toRun.map((t) => t.f));
-    for (const t of toRun) cache.track(t.key, batch.then((all) => all.filter((x) => x.file === t.f.path)).catch(() => undefined));
-    const all = await batch;
-    for (const t of toRun) cache.set(t.key, all.filter((x) => x.file === t.f.path));
-    findings.push(...all);
+    const forFile = (r: AnalyzerRun, path: string) => (completedFor(r, path) ? r.findings.filter((x) => x.file === path) : undefined);
+    for (const t of toRun) cache.track(t.key, batch.then((r) => forFile(r, t.f.path)).catch(() => undefined));
+    const r = await batch;
+    for (const t of toRun) {
+      const mine = forFile(r, t.f.path);
+      if (mine) cache.set(t.key, mine);
+    }
+    findings.push(...r.findings);
+    notAnalyzed.push(...r.notAnalyzed);
+    pending = r.pending;
   }
-  return { findings, cached };
+  return { findings, notAnalyzed, ...(pending ? { pending } : {}), cached };
 }
 
 /**
  * Runs every enabled analyzer that applies to the files, in parallel, each under its timeout.
- * A missing or failing tool becomes a status, never an exception: the verdict decides what a
- * failure means (failMode). Used by the check pipeline, the watcher's pre-analysis, and again to
- * verify repair candidates.
+ * A missing or failing tool becomes a status, never an exception: `decide()` says what a failure
+ * means (failMode). Used by the check pipeline, the watcher's pre-analysis, `reflexgen baseline`,
+ * and again to verify repair candidates.
  */
 export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcome> {
   const statuses: AnalyzerStatus[] = [];
   const findings: Finding[] = [];
-  const jobs = allAnalyzers()
+  const notAnalyzed: NotAnalyzed[] = [];
+  const jobs = (opts.analyzers ?? allAnalyzers())
     .filter((a) => !opts.only || opts.only.includes(a.id))
     .filter((a) => !opts.perFileOnly || a.granularity === 'file')
     .map((a) => ({ a, files: applicable(a, opts.files) }))
@@ -126,12 +152,16 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
       try {
         const out = await analyzeWithCache(a, p.version ?? '', files, opts);
         findings.push(...out.findings);
-        const pending = pendingOf(out.findings);
+        notAnalyzed.push(...out.notAnalyzed.map((n) => ({ tool: a.id, path: n.path, reason: n.reason })));
+        const missed = new Set(out.notAnalyzed.map((n) => n.path)).size;
+        // A run that analyzed none of its files did not run in any useful sense.
+        const state: AnalyzerStatus['state'] = out.pending ? 'pending' : missed >= files.length ? 'error' : 'ok';
+        const detail = out.pending ?? (missed ? `${missed} of ${files.length} file(s) not analyzed: ${out.notAnalyzed[0].reason}` : undefined);
         statuses.push({
           id: a.id,
-          state: pending ? 'pending' : 'ok',
+          state,
           version: p.version,
-          ...(pending ? { detail: pending.detail } : {}),
+          ...(detail ? { detail } : {}),
           files: files.length,
           cached: out.cached,
           ms: Math.round(performance.now() - started),
@@ -144,5 +174,5 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
     }),
   );
   statuses.sort((x, y) => x.id.localeCompare(y.id));
-  return { findings, statuses };
+  return { findings, statuses, notAnalyzed };
 }

@@ -1,7 +1,8 @@
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, normalize, sep } from 'node:path';
-import { readBlobs, looksBinary } from '../../shared/git.js';
+import { dirname, join } from 'node:path';
+import { git, readBlobs, looksBinary } from '../../shared/git.js';
 import { languageOf } from '../../shared/languages.js';
 import type { FileChange } from '../../shared/protocol.js';
 import type { SourceFile } from '../analyzers/types.js';
@@ -12,10 +13,18 @@ export { isExcluded };
 /*
  * The staged versions of the changed files, written to a private temp directory at their
  * repo-relative paths. Analyzers only ever see this copy: never the working tree, which may hold
- * unstaged edits (partial staging) that are not part of the commit. Files are written only when
- * an analyzer actually has to run: a check answered from the result cache touches no disk, and
- * blobs the watcher read moments earlier come from memory instead of another git process.
+ * unstaged edits (partial staging) that are not part of the commit.
+ *
+ * The directory is written once, completely, by the first analyzer that needs files on disk; every
+ * other analyzer awaits the same promise, so no tool ever starts in a half-written directory. A
+ * check answered from the result cache (or by in-process analyzers only) touches no disk. The
+ * directory's name carries the daemon's pid, so a daemon that starts after a crash can tell the
+ * leftovers of a dead process from the live snapshots of another daemon and remove them.
  */
+
+export const SNAPSHOT_PREFIX = 'reflexgen-snap-';
+/** Staged files larger than this are never parsed in process nor given to a tool. */
+export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
 
 /** Recently read blob contents by id, shared by the watcher's pre-analysis and the checks. */
 export class BlobMemory {
@@ -38,86 +47,184 @@ export class BlobMemory {
 }
 
 export interface Snapshot {
-  root: string;
+  /** The snapshot directory; it exists once `ensureWritten()` resolved. */
+  readonly root: string;
   files: SourceFile[];
-  /** Files left out, with the reason (binary, unknown language, deleted, excluded). */
+  /** Files no analyzer is meant for (deleted, binary, unknown language, excluded). */
   skipped: Array<{ path: string; reason: string }>;
+  /** Source files of the change that no analyzer will see (too large, unreadable, unsafe path). */
+  notAnalyzed: Array<{ path: string; reason: string }>;
   /** Raw staged bytes by path, for splicing repairs and line-based suppressions. */
   contents: Map<string, string>;
-  /** Writes these files (all when omitted) under `root` if they are not there yet. */
+  /** Writes every file under `root`, once; concurrent and later callers share the same promise. */
   ensureWritten(files?: SourceFile[]): Promise<void>;
+  /** Removes the directory (after a write in progress has settled). */
   dispose(): Promise<void>;
 }
 
-function safeRelative(p: string): string | undefined {
-  const n = normalize(p);
-  if (n.startsWith('..') || n.startsWith(sep) || n.includes(`${sep}..${sep}`)) return undefined;
-  return n;
+export interface MaterializeOptions {
+  memory?: BlobMemory;
+  maxFileBytes?: number;
+  /** Parent of the snapshot directory (default: the OS temp dir). */
+  tmpRoot?: string;
 }
 
-export async function materialize(repoRoot: string, changes: FileChange[], exclude: string[], memory?: BlobMemory): Promise<Snapshot> {
+/** A repo-relative path that cannot leave the snapshot: no absolute path, no `..` or empty segment. */
+export function safeRelative(p: string): string | undefined {
+  if (p.startsWith('/') || p.includes('\\') || p.includes('\0')) return undefined;
+  const parts = p.split('/');
+  if (parts.some((s) => s === '' || s === '.' || s === '..')) return undefined;
+  return parts.join('/');
+}
+
+/** Object sizes by id in one `git cat-file --batch-check`, so oversized blobs are never read. */
+async function blobSizes(repoRoot: string, ids: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (ids.length === 0) return out;
+  const r = await git(repoRoot, ['cat-file', '--batch-check'], ids.join('\n') + '\n');
+  for (const line of r.stdout.toString('utf8').split('\n')) {
+    const m = /^([0-9a-f]{40,64}) blob (\d+)$/.exec(line.trim());
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+export function describeWriteError(err: unknown, dir: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  const why =
+    e.code === 'ENOSPC' ? `no space left on the device holding ${dir}` : e.code === 'EDQUOT' ? `disk quota exceeded in ${dir}` : e.message;
+  return new Error(`could not write the staged files for the analyzers: ${why}`);
+}
+
+/** Which changes are source files for the analyzers, which are not meant for them, which cannot be. */
+function selectFiles(changes: FileChange[], exclude: string[]): { wanted: FileChange[]; skipped: Snapshot['skipped']; notAnalyzed: Snapshot['notAnalyzed'] } {
   const skipped: Snapshot['skipped'] = [];
+  const notAnalyzed: Snapshot['notAnalyzed'] = [];
   const wanted: FileChange[] = [];
   for (const c of changes) {
     if (c.status === 'D') skipped.push({ path: c.path, reason: 'deleted' });
     else if (c.binary) skipped.push({ path: c.path, reason: 'binary' });
     else if (!languageOf(c.path)) skipped.push({ path: c.path, reason: 'no analyzer for this file type' });
     else if (isExcluded(c.path, exclude)) skipped.push({ path: c.path, reason: 'excluded by config' });
-    else if (!safeRelative(c.path)) skipped.push({ path: c.path, reason: 'unsafe path' });
+    else if (!safeRelative(c.path)) notAnalyzed.push({ path: c.path, reason: 'not analyzed: the path has an empty, "." or ".." segment' });
     else wanted.push(c);
   }
-  const needed = wanted.filter((c) => c.blob && c.content === undefined && !memory?.get(c.blob)).map((c) => c.blob!);
-  const blobs = await readBlobs(repoRoot, needed);
-  for (const [id, b] of blobs) memory?.set(id, b);
-  let root: string | undefined;
-  const rootDir = async () => (root ??= await mkdtemp(join(tmpdir(), 'reflexgen-snap-')));
-  const files: SourceFile[] = [];
-  const raw = new Map<string, Buffer>();
-  const written = new Set<string>();
-  const contents = new Map<string, string>();
-  // absPath is only known once the directory exists; it is created lazily with the first write.
-  const placeholder = join(tmpdir(), 'reflexgen-snap-pending');
-  for (const c of wanted) {
-    const bytes = c.content !== undefined ? Buffer.from(c.content, 'base64') : c.blob ? (memory?.get(c.blob) ?? blobs.get(c.blob)) : undefined;
-    if (!bytes) {
-      skipped.push({ path: c.path, reason: 'content not found in the index' });
-      continue;
-    }
-    if (looksBinary(bytes)) {
-      skipped.push({ path: c.path, reason: 'binary' });
-      continue;
-    }
-    const content = bytes.toString('utf8');
-    contents.set(c.path, content);
-    raw.set(c.path, bytes);
-    files.push({ path: c.path, absPath: join(placeholder, safeRelative(c.path)!), language: languageOf(c.path)!, content, blob: c.blob ?? gitBlobId(bytes) });
-  }
-  const snapshot: Snapshot = {
-    get root() {
-      return root ?? placeholder;
-    },
-    files,
-    skipped,
-    contents,
-    async ensureWritten(subset = files) {
-      const dir = await rootDir();
-      for (const f of subset) {
-        if (written.has(f.path)) continue;
-        f.absPath = join(dir, safeRelative(f.path)!);
+  return { wanted, skipped, notAnalyzed };
+}
+
+/** Writes every file under root exactly once (one shared promise) and removes what it created. */
+function diskWriter(root: string, files: SourceFile[], raw: Map<string, Buffer>): Pick<Snapshot, 'ensureWritten' | 'dispose'> {
+  let writing: Promise<void> | undefined;
+  let disposed = false;
+  let created = false;
+  const writeAll = async () => {
+    if (disposed) throw new Error('the snapshot was already removed');
+    try {
+      // mkdir (not recursive) fails if the name exists: nobody else's directory is ever reused.
+      await mkdir(root, { mode: 0o700 });
+      created = true;
+      for (const f of files) {
         await mkdir(dirname(f.absPath), { recursive: true });
         // Raw bytes go to disk so tools see exactly what is staged, non-UTF-8 encodings included.
         await writeFile(f.absPath, raw.get(f.path)!);
-        written.add(f.path);
       }
+    } catch (err) {
+      throw describeWriteError(err, dirname(root));
+    }
+  };
+  return {
+    ensureWritten() {
+      writing ??= writeAll();
+      return writing;
     },
-    dispose: async () => {
-      if (root) await rm(root, { recursive: true, force: true });
+    async dispose() {
+      disposed = true;
+      await writing?.catch(() => undefined);
+      if (created) await rm(root, { recursive: true, force: true });
     },
   };
-  return snapshot;
 }
 
-/** What runAnalyzers needs to know about a lazily written snapshot. */
-export function snapshotTarget(s: Snapshot): { root: string; rootOf: () => string; ensureWritten: (f: SourceFile[]) => Promise<void>; files: SourceFile[] } {
-  return { root: s.root, rootOf: () => s.root, ensureWritten: (f) => s.ensureWritten(f), files: s.files };
+export async function materialize(
+  repoRoot: string,
+  changes: FileChange[],
+  exclude: string[],
+  memoryOrOptions?: BlobMemory | MaterializeOptions,
+): Promise<Snapshot> {
+  const opts: MaterializeOptions = memoryOrOptions instanceof BlobMemory ? { memory: memoryOrOptions } : (memoryOrOptions ?? {});
+  const memory = opts.memory;
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const { wanted, skipped, notAnalyzed } = selectFiles(changes, exclude);
+  const tooLarge = (path: string, size: number) =>
+    notAnalyzed.push({ path, reason: `not analyzed: ${(size / 1048576).toFixed(1)} MiB is above the ${(maxBytes / 1048576).toFixed(1)} MiB limit (maxFileBytes)` });
+  const unread = wanted.filter((c) => c.blob && c.content === undefined && !memory?.get(c.blob)).map((c) => c.blob!);
+  const sizes = await blobSizes(repoRoot, unread);
+  const blobs = await readBlobs(repoRoot, unread.filter((id) => (sizes.get(id) ?? 0) <= maxBytes));
+  for (const [id, b] of blobs) memory?.set(id, b);
+
+  const root = join(opts.tmpRoot ?? tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const files: SourceFile[] = [];
+  const raw = new Map<string, Buffer>();
+  const contents = new Map<string, string>();
+  for (const c of wanted) {
+    const size = c.content !== undefined ? Math.floor((c.content.length * 3) / 4) : c.blob ? (sizes.get(c.blob) ?? memory?.get(c.blob)?.length) : undefined;
+    const bytes = size !== undefined && size > maxBytes ? undefined : c.content !== undefined ? Buffer.from(c.content, 'base64') : c.blob ? (memory?.get(c.blob) ?? blobs.get(c.blob)) : undefined;
+    if (size !== undefined && size > maxBytes) tooLarge(c.path, size);
+    else if (!bytes) notAnalyzed.push({ path: c.path, reason: 'not analyzed: its content was not found in the index' });
+    else if (bytes.length > maxBytes) tooLarge(c.path, bytes.length);
+    else if (looksBinary(bytes)) skipped.push({ path: c.path, reason: 'binary' });
+    else {
+      const content = bytes.toString('utf8');
+      contents.set(c.path, content);
+      raw.set(c.path, bytes);
+      files.push({ path: c.path, absPath: join(root, safeRelative(c.path)!), language: languageOf(c.path)!, content, blob: c.blob ?? gitBlobId(bytes) });
+    }
+  }
+  return { root, files, skipped, notAnalyzed, contents, ...diskWriter(root, files, raw) };
+}
+
+/** What runAnalyzers needs to know about a snapshot. */
+export function snapshotTarget(s: Snapshot): { root: string; ensureWritten: () => Promise<void>; files: SourceFile[] } {
+  return { root: s.root, ensureWritten: () => s.ensureWritten(), files: s.files };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes snapshot directories of this user whose daemon is gone (a `kill -9`, a power cut):
+ * copies of staged code must not outlive the check that made them. Directories of live processes
+ * (another daemon with another REFLEXGEN_HOME) are left alone.
+ */
+export async function cleanStaleSnapshots(dir = tmpdir(), prefixes: readonly string[] = [SNAPSHOT_PREFIX, 'reflexgen-verify-']): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    if (!prefix) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!pid || pid === process.pid || pidAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = await lstat(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+  return removed;
 }

@@ -66,7 +66,8 @@ export interface VerifierOptions {
 /** Returns a verify(candidate) for one file, as the reflexion engine expects. */
 export function makeVerifier(opts: VerifierOptions): (content: string, signal?: AbortSignal) => Promise<Verification> {
   return async (content, signal) => {
-    const root = await mkdtemp(join(tmpdir(), 'reflexgen-verify-'));
+    // Named with the daemon's pid so a daemon starting after a crash can remove it (cleanStaleSnapshots).
+    const root = await mkdtemp(join(tmpdir(), `reflexgen-verify-${process.pid}-`));
     try {
       const absPath = join(root, opts.file.path);
       await mkdir(dirname(absPath), { recursive: true });

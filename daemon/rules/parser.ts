@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Language as TsLanguage, Parser, type Tree } from 'web-tree-sitter';
+import { pathToFileURL } from 'node:url';
+import type { Parser, Tree } from 'web-tree-sitter';
 import type { Language } from '../../shared/findings.js';
 
 /**
@@ -15,6 +16,14 @@ type Grammar = 'python' | 'c' | 'cpp' | 'javascript' | 'typescript' | 'tsx';
 const parsers = new Map<Grammar, Parser>();
 let ready: Promise<void> | null = null;
 let runtimeVersion = 'unknown';
+/*
+ * A WASM abort ("Aborted()", e.g. memory exhausted by a huge input) kills the emscripten module for
+ * good: every later parse in this process would fail the same way. The runtime is therefore loaded
+ * through a numbered import URL, so after an abort the next check loads a fresh, independent module
+ * instance instead of reusing the dead one.
+ */
+let generation = 0;
+let broken = false;
 
 function wasmPath(g: Grammar): string {
   return require.resolve(`tree-sitter-wasms/out/tree-sitter-${g}.wasm`);
@@ -32,21 +41,51 @@ function packageVersion(entry: string): string {
 }
 
 async function load(): Promise<void> {
-  await Parser.init();
-  runtimeVersion = packageVersion(require.resolve('web-tree-sitter'));
+  const entry = require.resolve('web-tree-sitter');
+  const url = pathToFileURL(entry);
+  if (generation > 0) url.search = `?runtime=${generation}`;
+  const ts = (await import(url.href)) as typeof import('web-tree-sitter');
+  await ts.Parser.init({ onAbort: () => void (broken = true) });
+  runtimeVersion = packageVersion(entry);
   const grammars: Grammar[] = ['python', 'c', 'cpp', 'javascript', 'typescript', 'tsx'];
   // Sequentially: concurrent loads race in the wasm dynamic linker and fail to resolve
   // scanner symbols now and then.
+  const fresh = new Map<Grammar, Parser>();
   for (const g of grammars) {
-    const lang = await TsLanguage.load(wasmPath(g));
-    const p = new Parser();
+    const lang = await ts.Language.load(wasmPath(g));
+    const p = new ts.Parser();
     p.setLanguage(lang);
-    parsers.set(g, p);
+    fresh.set(g, p);
   }
+  parsers.clear();
+  for (const [g, p] of fresh) parsers.set(g, p);
+  broken = false;
+}
+
+/** Drops a runtime that aborted so the next `initParsers()` loads a new instance. */
+function discardRuntime(): void {
+  broken = true;
+  parsers.clear();
+  ready = null;
+  generation++;
+}
+
+/** How many times the runtime was replaced after an abort (for status and tests). */
+export function parserRuntimeGeneration(): number {
+  return generation;
+}
+
+/**
+ * Treats the current runtime as aborted. Tests use it to exercise the recovery path without the
+ * gigabytes of input a real abort needs; production code never calls it.
+ */
+export function markParserRuntimeAborted(): void {
+  broken = true;
 }
 
 /** Loads the runtime and every grammar once per process; later calls share the same promise. */
 export function initParsers(): Promise<void> {
+  if (broken) discardRuntime();
   if (!ready) {
     ready = load().catch((err: unknown) => {
       // A failed load must not poison the cache forever: the next call retries.
@@ -55,10 +94,6 @@ export function initParsers(): Promise<void> {
     });
   }
   return ready;
-}
-
-export function parsersReady(): boolean {
-  return parsers.size > 0;
 }
 
 export function treeSitterVersion(): string {
@@ -72,9 +107,17 @@ export function grammarFor(language: Language, path: string): Grammar {
 
 /** Parses synchronously; callers must `delete()` the tree (it lives in wasm memory). */
 export function parse(language: Language, path: string, content: string): Tree {
+  if (broken) throw new Error('tree-sitter runtime aborted earlier; it is reloaded at the next check');
   const parser = parsers.get(grammarFor(language, path));
   if (!parser) throw new Error('built-in rules: parsers not initialised (await initBuiltinRules() first)');
-  const tree = parser.parse(content);
+  let tree: Tree | null;
+  try {
+    tree = parser.parse(content);
+  } catch (err) {
+    // Any trap inside the WASM module leaves its memory in an unknown state: never reuse it.
+    if (err instanceof WebAssembly.RuntimeError || /Aborted\(/.test(String(err))) broken = true;
+    throw err;
+  }
   if (!tree) throw new Error(`built-in rules: tree-sitter returned no tree for ${path}`);
   return tree;
 }

@@ -5,14 +5,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { registerBaselineCommand, runBaseline, trackedFiles } from '../../cli/baseline.js';
-import { registerAnalyzer } from '../../daemon/analyzers/registry.js';
-import { eslintAnalyzer } from '../../daemon/analyzers/eslint.js';
 import { filterBaseline, loadBaseline } from '../../daemon/baseline.js';
 import { runAnalyzers } from '../../daemon/pipeline/analyze.js';
 import { parseConfig } from '../../shared/config.js';
 
-// The in-process eslint adapter keeps this test independent of which CLI tools the machine has.
-registerAnalyzer(eslintAnalyzer);
 
 const dir = mkdtempSync(join(tmpdir(), 'rg-baseline-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -66,7 +66,7 @@ describe.skipIf(!hasClang)('clang --analyze (real clang)', () => {
       path: `cwe-416/${n}`,
       content: readFileSync(join(SCEN, 'cwe-416', n), 'utf8'),
     }));
-    const findings = await clangAnalyzer.analyze(ctxFor(files));
+    const findings = (await clangAnalyzer.analyze(ctxFor(files))).findings;
     for (const f of findings) expect(FindingSchema.safeParse(f).success).toBe(true);
     const uaf = (n: string) => findings.filter((f) => f.file === `cwe-416/${n}` && f.cwe.includes('CWE-416'));
     for (const n of ['0-c-vul.c', '0-c-vul2.c', '1-c-vul.c']) expect(uaf(n).length, n).toBeGreaterThan(0);
@@ -78,7 +78,7 @@ describe.skipIf(!hasClang)('clang --analyze (real clang)', () => {
 
   it('finds a null dereference in C++', async () => {
     const src = 'int f(int *p) {\n  if (p == nullptr) {\n    return *p;\n  }\n  return 0;\n}\n';
-    const findings = await clangAnalyzer.analyze(ctxFor([{ path: 'n.cpp', content: src, language: 'cpp' }]));
+    const findings = (await clangAnalyzer.analyze(ctxFor([{ path: 'n.cpp', content: src, language: 'cpp' }]))).findings;
     expect(findings).toEqual([expect.objectContaining({ file: 'n.cpp', startLine: 3, cwe: ['CWE-476'] })]);
   });
 

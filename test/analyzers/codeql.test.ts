@@ -9,7 +9,6 @@ import {
   defaultBuildScript,
   findCodeql,
   parseCodeqlArgs,
-  pendingOf,
   runCodeqlWithBudget,
 } from '../../daemon/analyzers/codeql.js';
 import type { AnalyzeContext, SourceFile } from '../../daemon/analyzers/types.js';
@@ -84,8 +83,9 @@ describe('codeql adapter (stand-in CLI)', () => {
       { path: 'app.py', content: 'print(1)\n' },
       { path: 'lib/db utils.py', content: 'x = 1\n' },
     ]);
-    const findings = await codeqlAnalyzer.analyze(ctx);
-    expect(pendingOf(findings)).toBeUndefined();
+    const run = await codeqlAnalyzer.analyze(ctx);
+    expect(run.pending).toBeUndefined();
+    const findings = run.findings;
     expect(findings.map((f) => [f.file, f.ruleId, f.cwe[0]])).toContainEqual(['lib/db utils.py', 'py/sql-injection', 'CWE-89']);
     const [create, analyze] = calls().filter((c) => c.startsWith('database'));
     expect(create).toMatch(/^database create \S+\/db --language=python --source-root \S+\/src --overwrite --build-mode=none$/);
@@ -113,21 +113,22 @@ describe('codeql adapter (stand-in CLI)', () => {
     process.env.FAKE_CREATE_SLEEP = '1.5';
     const files = [{ path: 'app.py', content: 'slow = 1\n' }];
     const t0 = Date.now();
-    const findings = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
+    const first = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
+    const findings = first.findings;
     expect(Date.now() - t0).toBeLessThan(1200);
     expect(findings).toEqual([]);
-    const pending = pendingOf(findings);
-    expect(pending?.detail).toMatch(/deep analysis still running/);
+    expect(first.pending).toMatch(/deep analysis still running/);
     // A second check while the first is running joins it instead of starting another CodeQL.
     const joined = await runCodeqlWithBudget(ctxFor(files, ['budgetMs=100']), 100);
     expect(joined.pending).toBe(true);
-    const late = await pending!.done;
+    const late = await joined.done;
     expect(late.some((f) => f.ruleId === 'py/sql-injection')).toBe(true);
     expect(calls().filter((c) => c.startsWith('database create'))).toHaveLength(1);
     const t1 = Date.now();
-    const next = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
+    const nextRun = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
+    const next = nextRun.findings;
     expect(Date.now() - t1).toBeLessThan(1000);
-    expect(pendingOf(next)).toBeUndefined();
+    expect(nextRun.pending).toBeUndefined();
     expect(next.length).toBe(late.length);
   });
 
@@ -142,7 +143,7 @@ describe('codeql adapter (stand-in CLI)', () => {
       { path: 'src/buf.c', content: 'int main(void){return 0;}\n', language: 'c' as const },
       { path: 'src/buf.h', content: '#pragma once\n', language: 'c' as const },
     ];
-    const findings = await codeqlAnalyzer.analyze(ctxFor(c, ['suite=my/pack:suite.qls', 'threads=2']));
+    const findings = (await codeqlAnalyzer.analyze(ctxFor(c, ['suite=my/pack:suite.qls', 'threads=2']))).findings;
     expect(findings.map((f) => f.cwe[0])).toEqual(['CWE-416', 'CWE-120', 'CWE-476']);
     const create = calls().find((x) => x.startsWith('database create'))!;
     expect(create).toMatch(/--language=cpp .*--threads=2 --command=sh \S+\/build\.sh$/);
@@ -201,7 +202,7 @@ describe.skipIf(!hasCodeql)('codeql adapter (real CLI)', () => {
     ].join('\n');
     const ctx = ctxFor([{ path: 'app.py', content: src }], [], 590_000);
     writeFileSync(ctx.files[0].absPath, src);
-    const findings = await codeqlAnalyzer.analyze(ctx);
+    const findings = (await codeqlAnalyzer.analyze(ctx)).findings;
     expect(findings.some((f) => f.cwe.includes('CWE-89') && f.file === 'app.py' && f.startLine === 8)).toBe(true);
     expect(existsSync(join(process.env.REFLEXGEN_HOME!, 'codeql'))).toBe(true);
   });

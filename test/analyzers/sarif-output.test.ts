@@ -8,8 +8,11 @@ import { findingsFromSarif } from '../../daemon/analyzers/sarif-import.js';
 import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')) as Record<string, unknown>;
-const ajv = new Ajv04({ allErrors: true, strict: false });
-addFormats(ajv);
+// CommonJS packages: Node gives module.exports, bundlers may give its `default`; both carry `default`.
+const Ajv = ((Ajv04 as unknown as { default?: unknown }).default ?? Ajv04) as typeof Ajv04.default;
+const formats = ((addFormats as unknown as { default?: unknown }).default ?? addFormats) as typeof addFormats.default;
+const ajv = new Ajv({ allErrors: true, strict: false });
+formats(ajv);
 const validate = ajv.compile(schema);
 
 const findings: Finding[] = [

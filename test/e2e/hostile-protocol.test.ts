@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// The client needs the validators the build generates: use the built module.
-import { connectDaemon, DaemonUnavailableError } from '../../dist/hook/client.js';
+// The client needs the validators the build generates: use the built module, typed by its source.
+import type * as ClientModule from '../../hook/client.js';
+const BUILT_CLIENT = '../../dist/hook/client.js';
+const { connectDaemon, DaemonUnavailableError } = (await import(BUILT_CLIENT)) as typeof ClientModule;
 import { CLI, daemonPid, runAsync, daemonStarts, envFor, makeHome, SQLI_PY, stopDaemon, TestRepo } from '../helpers/repo.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { frameBytes, rawConnect, textFrame, type RawWs } from '../helpers/raw-ws.js';

@@ -90,6 +90,34 @@ describe('repair policy "apply"', () => {
     expect(after.bySource.repair ?? 0).toBe((before.bySource.repair ?? 0) + 1);
   });
 
+  it('a verified repair is learned even when the model answers the repair but not the lesson request', async () => {
+    const repo = repoWith('apply');
+    // The repair answer carries no TITLE/LESSON lines, and the lesson request itself fails.
+    fake.handler = (req) => {
+      const sys = req.body.messages?.[0]?.content;
+      if (sys === REVIEW_SYSTEM) return JSON.stringify({ secure: false, cwe: ['CWE-89'], reason: 'request data is formatted into SQL' });
+      if (sys === GEN_SYSTEM || sys === REFINE_SYSTEM) return `\`\`\`python\n${FIXED_FN.replace("'subs.db'", "'nolesson.db'")}\n\`\`\`\n`;
+      return { status: 400 };
+    };
+    const before = await kbStats(repo);
+    repo.write('app.py', SQLI_PY.replace("'subs.db'", "'nolesson.db'"));
+    repo.add('app.py');
+    const r = await commitAsync(repo, 'no lesson');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests.some((q) => q.body.messages?.[0]?.content === LESSON_SYSTEM)).toBe(true);
+    expect(r.stderr).toContain('a lesson composed from the finding and the change was stored');
+    expect(repo.committed('app.py')).toBe(SAFE_PY.replace("'subs.db'", "'nolesson.db'"));
+    const after = await kbStats(repo);
+    expect(after.total).toBe(before.total + 1);
+    expect(after.bySource.repair ?? 0).toBe((before.bySource.repair ?? 0) + 1);
+    const listed = JSON.parse((await cliAsync(repo, ['kb', 'list', '--source', 'repair', '--format', 'json'])).stdout) as Array<{ cwe: string[]; lesson: string; secureCode?: string }>;
+    const mine = listed.filter((e) => e.lesson.includes('The verified fix replaced'));
+    expect(mine, JSON.stringify(listed).slice(0, 2000)).toHaveLength(1);
+    expect(mine[0].cwe).toContain('CWE-89');
+    expect(mine[0].lesson).toContain('(email,)');
+    expect(mine[0].secureCode).toContain('"DELETE FROM subscriptions WHERE email = ?", (email,)');
+  });
+
   it('the lesson learned from that repair is retrieved into the prompt of a later, similar check', async () => {
     const repo = repoWith('suggest');
     route([answer(FIXED_FN)]);
