@@ -58,7 +58,9 @@ export async function runBaseline(
   const { writeBaseline } = await import('../daemon/baseline.js');
 
   const { maxFileBytes } = await import('../daemon/pipeline/check.js');
-  const snap = await materialize(root, await trackedFiles(root), config.exclude, { maxFileBytes: maxFileBytes(config) });
+  const { excludeRules } = await import('../shared/ignore-rules.js');
+  const excluded = await excludeRules(root, config.exclude, { fromIndex: true });
+  const snap = await materialize(root, await trackedFiles(root), excluded.patterns, { maxFileBytes: maxFileBytes(config) });
   try {
     // snapshotTarget hands the analyzers the writer: external tools start only once every file is on disk.
     const { findings, statuses, notAnalyzed } = await runAnalyzers({ ...snapshotTarget(snap), repoRoot: root, config, onProgress: opts.onProgress });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { loadConfig } from '../shared/config.js';
 import { reviewInBackground } from './review/stage.js';
+import { excludeRules } from '../shared/ignore-rules.js';
 import { readRepos, writeRepos, addRepo, type RepoEntry } from '../shared/repos.js';
 import { stagedChanges } from '../shared/staged.js';
 import type { DaemonContext } from './handlers/types.js';
@@ -141,7 +142,8 @@ export class RepoWatcher {
     const config = await loadConfig(entry.root, process.env, this.daemon.stateDir);
     const changes = await stagedChanges(entry.root);
     if (signal.aborted || changes.length === 0) return;
-    const snapshot = await materialize(entry.root, changes, config.exclude, getBlobMemory(this.daemon));
+    const excluded = await excludeRules(entry.root, config.exclude, { fromIndex: true });
+    const snapshot = await materialize(entry.root, changes, excluded.patterns, { memory: getBlobMemory(this.daemon) });
     try {
       await runAnalyzers({ ...snapshotTarget(snapshot), repoRoot: entry.root, config, signal, cache: getCache(this.daemon) });
       await reviewInBackground(entry.root, snapshot.files, changes, config, signal);

@@ -10,6 +10,7 @@ import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppre
 import { filterBaseline, loadBaseline } from '../baseline.js';
 import { runAnalyzers } from './analyze.js';
 import { reviewStagedChange } from '../review/stage.js';
+import { excludeRules } from '../../shared/ignore-rules.js';
 import { decide } from './decide.js';
 import { atLeast, onChangedLines } from './scope.js';
 import { DEFAULT_MAX_FILE_BYTES, materialize, snapshotTarget, type Snapshot } from './snapshot.js';
@@ -22,6 +23,15 @@ export async function readRepoConfig(repoRoot: string, stateDir: string): Promis
     if (err instanceof UserError) throw new RpcError(ErrorCodes.ConfigError, err.message);
     throw err;
   }
+}
+
+/** A refused ignore file, and the ignore file's patterns (they weaken the check like `exclude`). */
+function excludeNotices(excluded: { patterns: string[]; notice?: string }, fromConfig: number): string[] {
+  const fromFile = excluded.patterns.slice(fromConfig);
+  return [
+    ...(excluded.notice ? [excluded.notice] : []),
+    ...(fromFile.length ? [`${fromFile.length} pattern(s) in .reflexgenignore exclude files from this check: ${fromFile.slice(0, 3).join(', ')}${fromFile.length > 3 ? ', ...' : ''}`] : []),
+  ];
 }
 
 /** The size limit for one staged file: the repo's `maxFileBytes`, else REFLEXGEN_MAX_FILE_BYTES, else 2 MiB. */
@@ -81,7 +91,9 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
   const loaded = await readRepoConfig(params.repoRoot, ctx.daemon.stateDir);
   const config = loaded.config;
   ctx.progress('snapshot', `reading ${params.files.length} staged file(s)`);
-  const snapshot = await materialize(params.repoRoot, params.files, config.exclude, {
+  // `exclude` and `.reflexgenignore` (read from the index first, as untrusted input) with gitignore semantics.
+  const excluded = await excludeRules(params.repoRoot, config.exclude, { fromIndex: params.mode === 'staged' });
+  const snapshot = await materialize(params.repoRoot, params.files, excluded.patterns, {
     memory: getBlobMemory(ctx.daemon),
     maxFileBytes: maxFileBytes(config),
   });
@@ -122,7 +134,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
       preExisting: filtered.preExisting,
       suppressed: filtered.suppressed,
       analyzers: analysis.statuses,
-      notices: [...loaded.notices, ...review.notices, ...filtered.notices, ...repair.notices, ...decision.notices],
+      notices: [...loaded.notices, ...excludeNotices(excluded, config.exclude.length), ...review.notices, ...filtered.notices, ...repair.notices, ...decision.notices],
       ...(notAnalyzed.length ? { notAnalyzed } : {}),
       ...(repair.guidance ? { guidance: repair.guidance } : {}),
       ...(repair.repairs ? { repairs: repair.repairs } : {}),

@@ -258,4 +258,26 @@ describe('settings that weaken the gate', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('settings that weaken this check: rules off: CWE-89');
   });
+
+  it('.reflexgenignore excludes with gitignore semantics and is named; a symlinked one is refused', async () => {
+    const repo = new TestRepo(home);
+    repo.write('.reflexgenignore', '# vendored code\nvendor/\n');
+    repo.add('.reflexgenignore');
+    repo.commitNoVerify('ignore vendor');
+    repo.write('web/vendor/app.py', SQLI_PY);
+    repo.add('web/vendor/app.py');
+    const r = await commit(repo);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('1 pattern(s) in .reflexgenignore exclude files from this check: vendor/');
+
+    const linked = new TestRepo(home);
+    symlinkSync('/dev/zero', join(linked.dir, '.reflexgenignore'));
+    linked.add('.reflexgenignore');
+    linked.commitNoVerify('link');
+    linked.write('vendor/app.py', SQLI_PY);
+    linked.add('vendor/app.py');
+    const blocked = await commit(linked);
+    expect(blocked.code).not.toBe(0);
+    expect(blocked.stderr).toMatch(/\.reflexgenignore.*(symbolic link|not a regular file)/);
+  });
 });
