@@ -104,7 +104,7 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         client: 'cli',
         onProgress:
           opts.format === 'text' && process.stderr.isTTY
-            ? (p) => process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`)
+            ? (p) => process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${cleanLine(p.message)}`)}`)
             : undefined,
       });
       if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');

@@ -41,7 +41,7 @@ export function registerGenerateCommand(program: Command): void {
       const path = opts.file ? basename(opts.file) : undefined;
       const r = await withDaemon((c) =>
         call(c, 'generate', { language, task, incomplete, path, noReflect: !opts.reflect, ...(repoRoot ? { repoRoot } : {}), llmEnv: env }, (p) => {
-          if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${p.message}`)}`);
+          if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${cleanLine(p.message)}`)}`);
         }),
       );
       if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');

@@ -6,6 +6,7 @@
  */
 import * as pc from './ansi.js';
 import { UserError, oneLine } from '../shared/errors.js';
+import { cleanLine } from '../shared/terminal-text.js';
 import { renderReport } from './render.js';
 import { exitCodeFor, handleRepairs, runCheckViaDaemon } from './run-check.js';
 
@@ -22,7 +23,7 @@ async function main(): Promise<number> {
     client: 'hook',
     onProgress: (p) => {
       if (!tty) return;
-      const line = `reflexgen: ${p.message}${p.total ? ` (${p.done ?? 0}/${p.total})` : ''}`;
+      const line = `reflexgen: ${cleanLine(p.message)}${p.total ? ` (${p.done ?? 0}/${p.total})` : ''}`;
       if (line !== lastProgress) process.stderr.write(`\r\x1b[K${pc.dim(line)}`);
       lastProgress = line;
     },
@@ -30,10 +31,10 @@ async function main(): Promise<number> {
   if (tty && lastProgress) process.stderr.write('\r\x1b[K');
   if (run.unavailable !== undefined) {
     if (run.failMode === 'closed') {
-      process.stderr.write(pc.red(`reflexgen: commit blocked: the security check could not run (${run.unavailable}); failMode is "closed"\n`));
+      process.stderr.write(pc.red(`reflexgen: commit blocked: the security check could not run (${cleanLine(run.unavailable)}); failMode is "closed"\n`));
       return 1;
     }
-    process.stderr.write(pc.yellow(`reflexgen: warning: the security check could not run (${run.unavailable}); commit allowed (failMode "open")\n`));
+    process.stderr.write(pc.yellow(`reflexgen: warning: the security check could not run (${cleanLine(run.unavailable)}); commit allowed (failMode "open")\n`));
     return 0;
   }
   const r = run.result!;
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   if (text) process.stderr.write(text + '\n');
   // A verdict on an index that moved under it says nothing about what git is about to commit.
   const repairs = run.indexChanged ? { lines: [] } : await handleRepairs(run);
-  for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
+  for (const l of repairs.lines) process.stderr.write(`reflexgen: ${cleanLine(l)}\n`);
   const exit = exitCodeFor(run, repairs);
   if (exit.reason) process.stderr.write(pc.red(`reflexgen: ${exit.reason}\n`));
   return exit.code;
@@ -51,9 +52,9 @@ main().then(
   (code) => process.exit(code),
   (err) => {
     if (err instanceof UserError) {
-      process.stderr.write(pc.red(`reflexgen: ${err.message} (commit blocked; fix it or bypass once with --no-verify)\n`));
+      process.stderr.write(pc.red(`reflexgen: ${cleanLine(err.message)} (commit blocked; fix it or bypass once with --no-verify)\n`));
     } else {
-      process.stderr.write(pc.red(`reflexgen: internal error: ${oneLine(err)} (commit blocked)\n`));
+      process.stderr.write(pc.red(`reflexgen: internal error: ${cleanLine(oneLine(err))} (commit blocked)\n`));
     }
     process.exit(1);
   },
