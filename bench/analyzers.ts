@@ -8,7 +8,7 @@ import { packageRoot } from '../shared/paths.js';
 import { languageOf } from '../shared/languages.js';
 import '../daemon/analyzers/all.js';
 import { allAnalyzers, probe, registerAnalyzer } from '../daemon/analyzers/registry.js';
-import type { Analyzer, SourceFile } from '../daemon/analyzers/types.js';
+import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/types.js';
 import { clangAnalyzer } from '../daemon/analyzers/clang.js';
 import { eslintAnalyzer } from '../daemon/analyzers/eslint.js';
 import { codeqlAnalyzer } from '../daemon/analyzers/codeql.js';
@@ -123,9 +123,17 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
         await rm(root, { recursive: true, force: true });
       }
     };
-    let found: Finding[] | undefined;
+    let found: Finding[] = [];
+    const take = (r: AnalyzerRun) => {
+      found.push(...r.findings);
+      // A file the tool says it did not analyze is a failure, not a clean result.
+      for (const n of r.notAnalyzed) {
+        run.failed.add(n.path);
+        run.error ??= `${n.path}: ${n.reason}`;
+      }
+    };
     try {
-      found = await once(batch);
+      take(await once(batch));
     } catch (err) {
       if (batch.length === 1) {
         run.failed.add(batch[0].path);
@@ -135,7 +143,7 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
       found = [];
       for (const j of batch) {
         try {
-          found.push(...(await once([j])));
+          take(await once([j]));
         } catch (e) {
           run.failed.add(j.path);
           run.error ??= (e as Error).message;

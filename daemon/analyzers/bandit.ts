@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../shared/paths.js';
 import { cweId, type Finding, type Severity } from '../../shared/findings.js';
 import { runTool, probeVersion } from './process.js';
-import type { Analyzer, AnalyzeContext } from './types.js';
+import type { Analyzer, AnalyzeContext, AnalyzerRun } from './types.js';
 
 /*
  * bandit through our compatibility launcher (bandit_compat.py), so Debian's 1.6.2 runs its string
@@ -76,10 +76,11 @@ export const banditAnalyzer: Analyzer = {
     }
     return { available: true, version, detail: `${PYTHON} ${launcher}` };
   },
-  async analyze(ctx: AnalyzeContext) {
-    if (ctx.files.length === 0) return [];
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
+    if (ctx.files.length === 0) return { findings: [], notAnalyzed: [] };
     const launcher = join(packageRoot(), 'daemon', 'analyzers', 'bandit_compat.py');
     const rel = ctx.files.map((f) => f.path);
+    // "--": a staged file named like an option (-r.py, --output=x.py) stays a file name.
     const r = await runTool(PYTHON, [launcher, '-f', 'json', '-q', '--', ...rel], {
       cwd: ctx.root,
       timeoutMs: ctx.timeoutMs,
@@ -88,7 +89,18 @@ export const banditAnalyzer: Analyzer = {
     // bandit exits 1 when it found issues; anything else without JSON is a failure.
     const start = r.stdout.indexOf('{');
     if (start < 0) throw new Error(`bandit failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    const json = r.stdout.slice(start);
     const byPath = new Map(rel.map((p) => [p, p]));
-    return banditFindings(r.stdout.slice(start), (f) => byPath.get(f.replace(/^\.\//, '')) ?? f.replace(/^\.\//, ''));
+    const norm = (f: string) => byPath.get(f.replace(/^\.\//, '')) ?? f.replace(/^\.\//, '');
+    const findings = banditFindings(json, norm);
+    // bandit exits 0 for an input it could not read or parse; those files were not analyzed.
+    const data = JSON.parse(json) as { errors?: Array<{ filename?: string; reason?: string }>; metrics?: Record<string, unknown> };
+    const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
+    for (const e of data.errors ?? []) {
+      if (typeof e.filename === 'string') notAnalyzed.push({ path: norm(e.filename), reason: `not analyzed: ${e.reason ?? 'bandit error'}` });
+    }
+    const seen = new Set([...Object.keys(data.metrics ?? {}).map(norm), ...notAnalyzed.map((n) => n.path)]);
+    for (const p of rel) if (!seen.has(p)) notAnalyzed.push({ path: p, reason: 'not analyzed: bandit did not report on this file' });
+    return { findings, notAnalyzed };
   },
 };

@@ -1,7 +1,7 @@
 import type { Finding, Language } from '../../shared/findings.js';
 import { initBuiltinRules, runBuiltinRules } from '../rules/engine.js';
 import { treeSitterVersion } from '../rules/parser.js';
-import { ToolTimeoutError, type Analyzer, type AnalyzeContext } from './types.js';
+import { ToolTimeoutError, type Analyzer, type AnalyzeContext, type AnalyzerRun } from './types.js';
 
 export { initBuiltinRules, runBuiltinRules };
 
@@ -25,7 +25,7 @@ export const builtinAnalyzer: Analyzer = {
       return { available: false, detail: `tree-sitter grammars failed to load: ${(err as Error).message}` };
     }
   },
-  async analyze(ctx: AnalyzeContext) {
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     await initBuiltinRules();
     const started = Date.now();
     const out: Finding[] = [];
@@ -36,6 +36,6 @@ export const builtinAnalyzer: Analyzer = {
       if (Date.now() - started > ctx.timeoutMs) throw new ToolTimeoutError(`built-in rules exceeded ${ctx.timeoutMs} ms`);
       out.push(...runBuiltinRules(f.path, f.language, f.content));
     }
-    return out;
+    return { findings: out, notAnalyzed: [] };
   },
 };

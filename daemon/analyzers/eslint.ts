@@ -4,7 +4,7 @@ import type { ESLint as ESLintType, Linter } from 'eslint';
 import type { Finding, Severity } from '../../shared/findings.js';
 import { cweId } from '../../shared/findings.js';
 import { stateDir } from '../../shared/paths.js';
-import type { AnalyzeContext, Analyzer, ProbeResult } from './types.js';
+import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult } from './types.js';
 import { ToolMissingError, ToolTimeoutError } from './types.js';
 
 /*
@@ -178,7 +178,7 @@ export const eslintAnalyzer: Analyzer = {
     }
   },
 
-  async analyze(ctx: AnalyzeContext): Promise<Finding[]> {
+  async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     const e = await getEngine();
     const files = ctx.files.filter((f) => f.language === 'javascript' || (f.language === 'typescript' && e.typescript));
     const run = async () => {
@@ -206,6 +206,6 @@ export const eslintAnalyzer: Analyzer = {
       }
       return out;
     };
-    return withTimeout(run(), ctx.timeoutMs, ctx.signal);
+    return { findings: await withTimeout(run(), ctx.timeoutMs, ctx.signal), notAnalyzed: [] };
   },
 };

@@ -31,6 +31,15 @@ export interface ProbeResult {
   detail?: string;
 }
 
+/** What one analyzer run produced. A file the tool was given but did not really analyze is listed in notAnalyzed, never silently "ok". */
+export interface AnalyzerRun {
+  findings: Finding[];
+  /** Files given to the tool that it could not analyze (missing header, fatal parse error, per-file time bound), one line each. */
+  notAnalyzed: Array<{ path: string; reason: string }>;
+  /** One line when part of the analysis is still running in the background (CodeQL, a per-file time bound). */
+  pending?: string;
+}
+
 export interface Analyzer {
   id: AnalyzerId;
   /** Short human name for reports. */
@@ -43,7 +52,7 @@ export interface Analyzer {
   /** Finds the tool and its version. Cached by the registry for the daemon's life. */
   probe(): Promise<ProbeResult>;
   /** Findings with repo-relative paths; throws ToolTimeoutError / ToolMissingError / Error. */
-  analyze(ctx: AnalyzeContext): Promise<Finding[]>;
+  analyze(ctx: AnalyzeContext): Promise<AnalyzerRun>;
 }
 
 export class ToolMissingError extends Error {

@@ -1,9 +1,8 @@
 import { analyzerEnabled, analyzerTimeout, type Config } from '../../shared/config.js';
 import type { AnalyzerStatus, Finding } from '../../shared/findings.js';
 import { allAnalyzers, probe } from '../analyzers/registry.js';
-import { ToolMissingError, ToolTimeoutError, type Analyzer, type SourceFile } from '../analyzers/types.js';
+import { ToolMissingError, ToolTimeoutError, type Analyzer, type AnalyzerRun, type SourceFile } from '../analyzers/types.js';
 import { cacheKey, gitBlobId, type ResultCache } from './cache.js';
-import { pendingOf } from '../analyzers/codeql.js';
 
 export interface AnalysisOutcome {
   findings: Finding[];
@@ -41,7 +40,7 @@ function stateOf(err: unknown): AnalyzerStatus['state'] {
  * Runs one analyzer over files, answering from the cache where it can, joining a run already in
  * flight for the same key (the watcher's), and analyzing the rest in one batch.
  */
-async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<{ findings: Finding[]; cached: number }> {
+async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<{ findings: Finding[]; cached: number; notAnalyzed: AnalyzerRun['notAnalyzed']; pending?: string }> {
   const cache = opts.cache;
   const run = async (batch: SourceFile[]) => {
     if (cache) cache.stats.analyzerRuns++;
@@ -56,7 +55,10 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       signal: opts.signal,
     });
   };
-  if (!cache || a.granularity !== 'file') return { findings: await run(files), cached: 0 };
+  if (!cache || a.granularity !== 'file') {
+    const r = await run(files);
+    return { findings: r.findings, cached: 0, notAnalyzed: r.notAnalyzed, pending: r.pending };
+  }
 
   const keyOf = (f: SourceFile) =>
     cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content) });
@@ -85,15 +87,23 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       findings.push(...v);
     } else toRun.push({ f: j.f, key: j.key }); // the other run failed: do it ourselves
   }
+  let notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
+  let pending: string | undefined;
   if (toRun.length) {
     cache.stats.misses += toRun.length;
     const batch = run(toRun.map((t) => t.f));
-    for (const t of toRun) cache.track(t.key, batch.then((all) => all.filter((x) => x.file === t.f.path)).catch(() => undefined));
-    const all = await batch;
-    for (const t of toRun) cache.set(t.key, all.filter((x) => x.file === t.f.path));
-    findings.push(...all);
+    // A file the tool did not really analyze is never remembered as clean.
+    const analyzed = (r: AnalyzerRun, path: string) => !r.notAnalyzed.some((n) => n.path === path);
+    for (const t of toRun) {
+      cache.track(t.key, batch.then((r) => (analyzed(r, t.f.path) ? r.findings.filter((x) => x.file === t.f.path) : undefined)).catch(() => undefined));
+    }
+    const r = await batch;
+    for (const t of toRun) if (analyzed(r, t.f.path)) cache.set(t.key, r.findings.filter((x) => x.file === t.f.path));
+    findings.push(...r.findings);
+    notAnalyzed = r.notAnalyzed;
+    pending = r.pending;
   }
-  return { findings, cached };
+  return { findings, cached, notAnalyzed, pending };
 }
 
 /**
@@ -126,12 +136,15 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
       try {
         const out = await analyzeWithCache(a, p.version ?? '', files, opts);
         findings.push(...out.findings);
-        const pending = pendingOf(out.findings);
+        const missed = out.notAnalyzed.map((n) => `${n.path}: ${n.reason}`);
+        const detail = [out.pending, missed.length ? `not analyzed: ${missed.slice(0, 5).join('; ')}${missed.length > 5 ? `; and ${missed.length - 5} more` : ''}` : undefined]
+          .filter(Boolean)
+          .join('; ');
         statuses.push({
           id: a.id,
-          state: pending ? 'pending' : 'ok',
+          state: out.pending ? 'pending' : missed.length ? 'error' : 'ok',
           version: p.version,
-          ...(pending ? { detail: pending.detail } : {}),
+          ...(detail ? { detail } : {}),
           files: files.length,
           cached: out.cached,
           ms: Math.round(performance.now() - started),
