@@ -34,22 +34,35 @@ export function isRepoRelativeDir(d: string): boolean {
 
 const ARGS_REPLACED = 'free-form tool arguments are not accepted; use includeDirs, defines, std, timeoutMs, fileTimeoutMs (codeql: suite)';
 
-const AnalyzerSettingSchema = z.union([
-  z.boolean(),
-  z
-    .object({
-      enabled: z.boolean().default(true),
-      timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
-      /** Bound on one file's expensive pass (gcc -fanalyzer, clang --analyze); past it the file is "not analyzed". */
-      fileTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-      includeDirs: z.array(z.string().refine(isRepoRelativeDir, 'must be a directory inside the repository (relative, no "..")')).max(64).optional(),
-      defines: z.array(z.string().regex(DEFINE_RE, 'must be NAME or NAME=value')).max(128).optional(),
-      std: z.enum(C_STANDARDS).optional(),
-      suite: z.enum(CODEQL_SUITES).optional(),
-      args: z.never({ error: ARGS_REPLACED }).optional(),
-    })
-    .strict(),
-]);
+const AnalyzerSettingSchema = z.union(
+  [
+    z.boolean(),
+    z
+      .object({
+        enabled: z.boolean().default(true),
+        timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+        /** Bound on one file's expensive pass (gcc -fanalyzer, clang --analyze); past it the file is "not analyzed". */
+        fileTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+        includeDirs: z.array(z.string().refine(isRepoRelativeDir, 'must be a directory inside the repository (relative, no "..")')).max(64).optional(),
+        defines: z.array(z.string().regex(DEFINE_RE, 'must be NAME or NAME=value')).max(128).optional(),
+        std: z.enum(C_STANDARDS).optional(),
+        suite: z.enum(CODEQL_SUITES).optional(),
+        args: z.unknown().optional(),
+      })
+      .strict()
+      .superRefine((v, ctx) => {
+        if (v.args !== undefined) ctx.addIssue({ code: 'custom', path: ['args'], message: ARGS_REPLACED });
+      }),
+  ],
+  {
+    // Name the offending key of an object setting instead of zod's "Invalid input" for the union.
+    error: (iss) => {
+      const branch = (iss as { errors?: Array<Array<{ path: PropertyKey[]; message: string }>> }).errors?.[1]?.[0];
+      if (!branch || typeof iss.input !== 'object' || iss.input === null) return 'must be true, false or an object';
+      return branch.path.length ? `${branch.path.map(String).join('.')}: ${branch.message}` : branch.message;
+    },
+  },
+);
 
 export const ConfigSchema = z
   .object({

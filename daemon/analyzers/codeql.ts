@@ -58,6 +58,14 @@ export interface CodeqlOptions {
   hardTimeoutMs: number;
 }
 
+/**
+ * Queries chosen by code in this process (the eval judge runs each SVEN scenario's own query),
+ * never by a repository file: they reach runCodeqlWithBudget as an argument, not through Config.
+ */
+export interface TrustedCodeqlOptions {
+  suites?: Partial<Record<CodeqlLanguage, string[]>>;
+}
+
 export function codeqlOptions(config: Config): CodeqlOptions {
   return { suite: analyzerArgs(config, 'codeql').suite ?? 'security-extended', hardTimeoutMs: DEFAULT_HARD_TIMEOUT_MS };
 }
@@ -240,7 +248,7 @@ export interface CodeqlOutcome {
  * Runs (or joins, or reads from cache) CodeQL over the snapshot and waits at most `budgetMs`.
  * Rejects only when CodeQL is missing or fails within the budget.
  */
-export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number): Promise<CodeqlOutcome> {
+export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number, trusted: TrustedCodeqlOptions = {}): Promise<CodeqlOutcome> {
   const bin = findCodeql();
   if (!bin) throw new ToolMissingError('codeql not found (put it on the PATH or set REFLEXGEN_CODEQL)');
   const version = (await codeqlProbe()).version ?? 'unknown';
@@ -265,7 +273,7 @@ export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number)
       for (const f of files) builds.set(f.path, await bc.forFile(f));
     }
     const key = groupKey(lang, files, version, JSON.stringify([bc?.repo ?? '', [...builds]]));
-    const suites = [suiteFor(o.suite, lang)];
+    const suites = trusted.suites?.[lang]?.length ? [...trusted.suites[lang]] : [suiteFor(o.suite, lang)];
     const qhash = createHash('sha256').update(JSON.stringify(suites)).digest('hex').slice(0, 12);
     const dir = join(root, key);
     const flags = new Map<string, string[]>();

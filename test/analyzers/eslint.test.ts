@@ -66,7 +66,7 @@ describe('eslint (in-process, eslint-plugin-security)', () => {
   });
 
   it('finds command injection, eval, path and object-injection sinks in JavaScript, on the right lines', async () => {
-    const findings = await eslintAnalyzer.analyze(ctxFor([{ path: 'src/handler.js', content: JS }]));
+    const { findings } = await eslintAnalyzer.analyze(ctxFor([{ path: 'src/handler.js', content: JS }]));
     for (const f of findings) expect(FindingSchema.safeParse(f).success).toBe(true);
     const at = (line: number) => findings.filter((f) => f.startLine === line).map((f) => `${f.ruleId}:${f.cwe.join(',')}:${f.severity}`);
     expect(at(4)).toEqual(['security/detect-child-process:CWE-78:error']);
@@ -78,7 +78,7 @@ describe('eslint (in-process, eslint-plugin-security)', () => {
   });
 
   it('parses TypeScript (type annotations, interfaces) and finds its sinks', async () => {
-    const findings = await eslintAnalyzer.analyze(ctxFor([{ path: 'src/run.ts', content: TS }]));
+    const { findings } = await eslintAnalyzer.analyze(ctxFor([{ path: 'src/run.ts', content: TS }]));
     const rules = findings.map((f) => `${f.startLine}:${f.ruleId}`);
     expect(rules).toContain('7:security/detect-pseudoRandomBytes');
     expect(rules).toContain('9:security/detect-possible-timing-attacks');
@@ -88,7 +88,7 @@ describe('eslint (in-process, eslint-plugin-security)', () => {
 
   it('ignores eslint-disable comments in the code and skips files that do not parse', async () => {
     const src = '// eslint-disable-next-line\neval(process.argv[2]);\n';
-    const findings = await eslintAnalyzer.analyze(
+    const { findings } = await eslintAnalyzer.analyze(
       ctxFor([
         { path: 'a.mjs', content: src },
         { path: 'broken.js', content: 'function (' },
@@ -98,14 +98,14 @@ describe('eslint (in-process, eslint-plugin-security)', () => {
   });
 
   it('clean code has no findings', async () => {
-    expect(await eslintAnalyzer.analyze(ctxFor([{ path: 'ok.js', content: 'export const add = (a, b) => a + b;\n' }]))).toEqual([]);
+    expect(await eslintAnalyzer.analyze(ctxFor([{ path: 'ok.js', content: 'export const add = (a, b) => a + b;\n' }]))).toEqual({ findings: [], notAnalyzed: [] });
   });
 
   it('stays warm: a second analysis reuses the loaded engine and is fast', async () => {
     await eslintAnalyzer.analyze(ctxFor([{ path: 'w.js', content: 'eval(x);\n' }]));
     const t0 = performance.now();
     const out = await eslintAnalyzer.analyze(ctxFor([{ path: 'w2.js', content: 'eval(y);\n' }]));
-    expect(out).toHaveLength(1);
+    expect(out.findings).toHaveLength(1);
     expect(performance.now() - t0).toBeLessThan(800);
   });
 });

@@ -98,7 +98,7 @@ describe('builtin analyzer adapter', () => {
       config: {},
       timeoutMs: 10_000,
     } as unknown as AnalyzeContext;
-    const findings = await builtinAnalyzer.analyze(ctx);
+    const { findings } = await builtinAnalyzer.analyze(ctx);
     expect(findings.filter((f) => f.ruleId === 'c/use-after-free').map((f) => [f.file, f.startLine])).toEqual([
       ['src/uaf.c', 9],
       ['src/uaf.c', 15],
