@@ -210,7 +210,7 @@ interface Database {
 
 const dbCache = new Map<string, Database>();
 
-async function loadDatabase(repo: string): Promise<{ db?: Database; notes: string[] }> {
+async function loadDatabase(repo: string, logical: string): Promise<{ db?: Database; notes: string[] }> {
   const notes: string[] = [];
   for (const name of COMPILE_DB_NAMES) {
     const abs = join(repo, name);
@@ -257,7 +257,9 @@ async function loadDatabase(repo: string): Promise<{ db?: Database; notes: strin
         continue;
       }
       const dir = resolve(dirname(abs), directory);
-      const rel = inside(repo, resolve(dir, file));
+      // Build systems write the path as they saw it: the real one or the one through a symlink.
+      const target = resolve(dir, file);
+      const rel = inside(repo, target) ?? inside(logical, target);
       if (rel === undefined) continue;
       const flags = reduceFlags(argv.slice(1));
       dropped += flags.dropped;
@@ -380,8 +382,9 @@ async function inferIncludeDirs(repo: string, f: SourceFile, staged: ReadonlySet
 /** The build context for one analyzer run; cheap to create (the database and header index are cached). */
 export async function buildContext(ctx: AnalyzeContext, tool: AnalyzerId): Promise<BuildContext> {
   const opts: AnalyzerOptions = analyzerArgs(ctx.config, tool);
-  const repo = await realpath(ctx.repoRoot ?? ctx.root).catch(() => resolve(ctx.repoRoot ?? ctx.root));
-  const { db, notes } = await loadDatabase(repo);
+  const logical = resolve(ctx.repoRoot ?? ctx.root);
+  const repo = await realpath(logical).catch(() => logical);
+  const { db, notes } = await loadDatabase(repo, logical);
   if (db) notes.push(...db.notes);
   const configured: string[] = [];
   for (const d of opts.includeDirs) {
