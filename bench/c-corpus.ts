@@ -202,8 +202,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('bench', 'c-corpus.js'))) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`c-corpus failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(2);
-  });
+  // exit() also ends any run still finishing in the background (its process group is killed on exit).
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`c-corpus failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(2);
+    },
+  );
 }

@@ -430,6 +430,15 @@ export async function buildContext(ctx: AnalyzeContext, tool: AnalyzerId): Promi
   };
 }
 
+/**
+ * The snapshot directory that holds this file, from where the file actually is: ctx.root names
+ * the snapshot too, but the file's own path is what the tool will read and resolve siblings from.
+ */
+export function snapshotOf(bc: BuildContext, f: SourceFile): string {
+  const tail = `/${f.path}`;
+  return f.absPath.endsWith(tail) ? f.absPath.slice(0, -tail.length) || '/' : bc.snapshot;
+}
+
 /** gcc >= 9 and clang >= 9 know the 2x/2b spellings; the 23 ones only newer releases. */
 function compilerStd(std: Std): string {
   return std.replace(/^(c|gnu)23$/, '$12x').replace(/^(c\+\+|gnu\+\+)23$/, '$12b');
@@ -441,13 +450,13 @@ function compilerStd(std: Std): string {
  * include dir appears twice: the snapshot's copy (staged headers) first, then the work tree's.
  * The file's own work-tree directory is searched for quoted includes whose header is not staged.
  */
-export function compilerFlags(ctx: BuildContext, f: SourceFile, b: FileBuild): string[] {
+export function compilerFlags(ctx: BuildContext, f: SourceFile, b: FileBuild, snapshot = snapshotOf(ctx, f)): string[] {
   const out: string[] = ['-x', b.lang, `-std=${compilerStd(b.std ?? (b.lang === 'c++' ? 'gnu++17' : 'gnu11'))}`];
   const ownDir = posix.dirname(f.path);
   out.push(`-iquote${join(ctx.repo, ownDir === '.' ? '' : ownDir)}`);
   for (const inc of b.includes) {
     const flag = `-${inc.kind}`;
-    if (ctx.snapshot !== ctx.repo) out.push(`${flag}${join(ctx.snapshot, inc.dir)}`);
+    if (snapshot !== ctx.repo) out.push(`${flag}${join(snapshot, inc.dir)}`);
     out.push(`${flag}${join(ctx.repo, inc.dir)}`);
   }
   for (const d of b.defines) out.push(`-D${d}`);
@@ -469,14 +478,14 @@ function cppcheckStd(std: Std | undefined, lang: 'c' | 'c++'): string | undefine
 }
 
 /** cppcheck's spelling of the same settings (it has no -isystem/-iquote: all become -I). */
-export function cppcheckFlags(ctx: BuildContext, f: SourceFile, b: FileBuild): string[] {
+export function cppcheckFlags(ctx: BuildContext, f: SourceFile, b: FileBuild, snapshot = snapshotOf(ctx, f)): string[] {
   const out: string[] = [`--language=${b.lang}`];
   const std = cppcheckStd(b.std, b.lang);
   if (std) out.push(`--std=${std}`);
   const ownDir = posix.dirname(f.path);
   const dirs = [join(ctx.repo, ownDir === '.' ? '' : ownDir)];
   for (const inc of b.includes) {
-    if (ctx.snapshot !== ctx.repo) dirs.push(join(ctx.snapshot, inc.dir));
+    if (snapshot !== ctx.repo) dirs.push(join(snapshot, inc.dir));
     dirs.push(join(ctx.repo, inc.dir));
   }
   // cppcheck wants the trailing slash on include paths it joins itself.

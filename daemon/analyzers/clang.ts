@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { analyzerArgs } from '../../shared/config.js';
 import type { Finding } from '../../shared/findings.js';
 import { cweId } from '../../shared/findings.js';
-import { buildContext, compilerFlags, type BuildContext } from './build-context.js';
+import { buildContext, compilerFlags, snapshotOf, type BuildContext } from './build-context.js';
 import { pendingLine } from './gcc.js';
 import { LateResults, probeVersion, runBounded } from './process.js';
 import { findingsFromSarif } from './sarif-import.js';
@@ -108,9 +108,10 @@ type OneResult = { findings: Finding[]; error?: string; bounded?: boolean; backg
 
 async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, boundMs: number): Promise<OneResult> {
   const b = await bc.forFile(f);
-  const flags = compilerFlags(bc, f, b);
+  const snap = snapshotOf(bc, f);
+  const flags = compilerFlags(bc, f, b, snap);
   const key = createHash('sha256')
-    .update(JSON.stringify([clangBin(), flags.map((a) => a.split(ctx.root).join('<snapshot>')), f.path]))
+    .update(JSON.stringify([clangBin(), flags.map((a) => a.split(snap).join('<snapshot>')), f.path]))
     .update(f.content)
     .digest('hex');
   // Each file gets its own output dir: a run that goes on in the background still owns it.
@@ -122,7 +123,7 @@ async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, 
   try {
     if (!res) {
       const r = await runBounded(clangBin(), clangArgs(f, out, flags), {
-        cwd: ctx.root,
+        cwd: snap,
         boundMs,
         hardMs: BACKGROUND_LIMIT_MS,
         signal: ctx.signal,
@@ -143,12 +144,12 @@ async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, 
   if (res.code !== 0 || !res.sarif) {
     // A translation unit with errors is not analyzed at all: say so rather than report "clean".
     const firstError = res.stderr.split('\n').find((l) => /\berror:/.test(l)) ?? res.stderr.trim().split('\n')[0] ?? '';
-    const shown = firstError.split(`${ctx.root}/`).join('').split(`${bc.repo}/`).join('').trim();
+    const shown = firstError.split(`${snap}/`).join('').split(`${bc.repo}/`).join('').trim();
     return { findings: [], error: `not analyzed: ${shown || `exit code ${res.code}`}` };
   }
   const findings = findingsFromSarif(JSON.parse(res.sarif), {
     tool: 'clang',
-    root: ctx.root,
+    root: snap,
     cweForRule: clangCwe,
     // clang marks every report a warning; leaks and style-ish reports should not block a commit.
     severityForRule: (rule, msg, derived) => {

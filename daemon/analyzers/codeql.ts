@@ -278,7 +278,7 @@ export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number,
     const dir = join(root, key);
     const flags = new Map<string, string[]>();
     // CodeQL compiles its own copy of the sources (src/), so staged headers are looked up there.
-    if (bc) for (const f of files) flags.set(f.path, compilerFlags({ ...bc, snapshot: join(dir, 'src') }, f, builds.get(f.path)!));
+    if (bc) for (const f of files) flags.set(f.path, compilerFlags(bc, f, builds.get(f.path)!, join(dir, 'src')));
     const g: Group = { lang, files, flags, key, dir, suites, sarif: join(dir, `results-${qhash}.sarif`) };
     if (existsSync(g.sarif)) cachedLanguages.push(lang);
     const id = `${key}/${qhash}`;

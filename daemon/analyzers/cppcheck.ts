@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { cweId, type Finding, type Severity } from '../../shared/findings.js';
-import { asOperand, buildContext, cppcheckFlags } from './build-context.js';
+import { asOperand, buildContext, cppcheckFlags, snapshotOf } from './build-context.js';
 import { runTool, probeVersion } from './process.js';
 import { ToolTimeoutError, type Analyzer, type AnalyzeContext, type AnalyzerRun } from './types.js';
 
@@ -109,13 +109,14 @@ export const cppcheckAnalyzer: Analyzer = {
         continue;
       }
       const b = await bc.forFile(f);
+      const snap = snapshotOf(bc, f);
       let r;
       try {
         // cppcheck has no "--": the file goes as ./path, which can never read as an option.
         r = await runTool(
           'cppcheck',
-          ['--enable=warning,portability', '--inconclusive', '--xml', '--xml-version=2', '-q', '--library=posix', ...cppcheckFlags(bc, f, b), asOperand(f.path)],
-          { cwd: ctx.root, timeoutMs: remaining, signal: ctx.signal },
+          ['--enable=warning,portability', '--inconclusive', '--xml', '--xml-version=2', '-q', '--library=posix', ...cppcheckFlags(bc, f, b, snap), asOperand(f.path)],
+          { cwd: snap, timeoutMs: remaining, signal: ctx.signal },
         );
       } catch (err) {
         if (!(err instanceof ToolTimeoutError)) throw err;

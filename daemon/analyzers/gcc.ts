@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { analyzerArgs } from '../../shared/config.js';
 import { cweId, type Finding } from '../../shared/findings.js';
-import { buildContext, compilerFlags, type BuildContext } from './build-context.js';
+import { buildContext, compilerFlags, snapshotOf, type BuildContext } from './build-context.js';
 import { LateResults, runBounded, runTool, probeVersion, type BoundedResult } from './process.js';
 import { ToolTimeoutError, type Analyzer, type AnalyzeContext, type AnalyzerRun, type SourceFile } from './types.js';
 
@@ -99,8 +99,8 @@ export function gccFindings(stderr: string, file: SourceFile, pass: 'analyzer' |
 }
 
 /** Paths in a message as the user knows them: repo-relative instead of the snapshot's temp dir. */
-function repoPath(p: string, ctx: AnalyzeContext, bc: BuildContext): string {
-  for (const root of [ctx.root, bc.repo]) if (p.startsWith(`${root}/`)) return p.slice(root.length + 1);
+function repoPath(p: string, snapshot: string, bc: BuildContext): string {
+  for (const root of [snapshot, bc.repo]) if (p.startsWith(`${root}/`)) return p.slice(root.length + 1);
   return p;
 }
 
@@ -155,7 +155,6 @@ export const gccAnalyzer: Analyzer = {
     const deadline = Date.now() + ctx.timeoutMs;
     let bounded = 0;
     let inBackground = 0;
-    const toRepo = (p: string) => repoPath(p, ctx, bc);
     for (const f of ctx.files) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
@@ -163,26 +162,28 @@ export const gccAnalyzer: Analyzer = {
         continue;
       }
       const b = await bc.forFile(f);
+      const snap = snapshotOf(bc, f);
+      const toRepo = (p: string) => repoPath(p, snap, bc);
       const cc = compilerFor(f, b.lang);
       // The file is an absolute path: gcc has no "--", and an absolute path can never read as an option.
       const common = ['-c', '-o', '/dev/null', '-fdiagnostics-format=json', ...compilerFlags(bc, f, b)];
       const anArgs = ['-fanalyzer', ...common, f.absPath];
       const key = createHash('sha256')
-        .update(JSON.stringify([cc, anArgs.map((a) => a.split(ctx.root).join('<snapshot>'))]))
+        .update(JSON.stringify([cc, anArgs.map((a) => a.split(snap).join('<snapshot>'))]))
         .update(f.content)
         .digest('hex');
       const anPromise: Promise<BoundedResult> = (async () => {
         const done = late.get(key);
         if (done) return { result: { ...done, stdout: '' } };
         return runBounded(cc, anArgs, {
-          cwd: ctx.root,
+          cwd: snap,
           boundMs: Math.min(fileBound, remaining),
           hardMs: BACKGROUND_LIMIT_MS,
           signal: ctx.signal,
           onBackground: (r) => late.set(key, { stderr: r.stderr, code: r.code }),
         });
       })();
-      const warnPromise = runTool(cc, [...WARN_FLAGS, ...common, f.absPath], { cwd: ctx.root, timeoutMs: remaining, signal: ctx.signal }).catch(
+      const warnPromise = runTool(cc, [...WARN_FLAGS, ...common, f.absPath], { cwd: snap, timeoutMs: remaining, signal: ctx.signal }).catch(
         (err: unknown) => {
           if (err instanceof ToolTimeoutError) return undefined;
           throw err;

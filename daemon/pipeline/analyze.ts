@@ -137,7 +137,7 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
         const out = await analyzeWithCache(a, p.version ?? '', files, opts);
         findings.push(...out.findings);
         const missed = out.notAnalyzed.map((n) => `${n.path}: ${n.reason}`);
-        const detail = [out.pending, missed.length ? `not analyzed: ${missed.slice(0, 5).join('; ')}${missed.length > 5 ? `; and ${missed.length - 5} more` : ''}` : undefined]
+        const detail = [out.pending, missed.length ? `${missed.slice(0, 5).join('; ')}${missed.length > 5 ? `; and ${missed.length - 5} more file(s) not analyzed` : ''}` : undefined]
           .filter(Boolean)
           .join('; ');
         statuses.push({

@@ -91,8 +91,8 @@ describe('a file with a missing header', () => {
     expect(tools('src/arr.c', 3), r.stdout).toContain('cppcheck');
     const gcc = out.analyzers.find((a) => a.id === 'gcc')!;
     const clang = out.analyzers.find((a) => a.id === 'clang')!;
-    expect(gcc.detail).toBe('not analyzed: src/bad.c: not analyzed: src/bad.c:1: fatal error: nothere.h: No such file or directory');
-    expect(clang.detail).toMatch(/^not analyzed: src\/bad\.c: not analyzed: src\/bad\.c:1:10: fatal error: 'nothere\.h' file not found/);
+    expect(gcc.detail).toBe('src/bad.c: not analyzed: src/bad.c:1: fatal error: nothere.h: No such file or directory');
+    expect(clang.detail).toBe("src/bad.c: not analyzed: src/bad.c:1:10: fatal error: 'nothere.h' file not found");
 
     const c = repo.commit('three files');
     expect(c.code).not.toBe(0);
