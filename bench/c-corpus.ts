@@ -114,6 +114,8 @@ interface Row {
   findings: number;
   /** First words of each "not analyzed" reason, counted. */
   reasons: Record<string, number>;
+  /** Every file not analyzed, with the reason as reported. */
+  notAnalyzed: Array<{ path: string; reason: string }>;
   /** For our own project: did the tool find the use-after-free on src/main.c:10? */
   uafFound?: boolean;
 }
@@ -150,7 +152,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       }
       for (const proj of projects) {
         const files = await cFiles(proj.dir, args.maxFiles);
-        const row: Row = { project: proj.name, tool: a.id, version: p.version, files: files.length, analyzed: 0, seconds: 0, findings: 0, reasons: {} };
+        const row: Row = { project: proj.name, tool: a.id, version: p.version, files: files.length, analyzed: 0, seconds: 0, findings: 0, reasons: {}, notAnalyzed: [] };
         for (const path of files) {
           const root = await mkdtemp(join(tmpdir(), 'rg-ccorpus-'));
           const absPath = join(root, path);
@@ -175,6 +177,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
           }
           if (why === undefined) row.analyzed++;
           else {
+            row.notAnalyzed.push({ path, reason: why });
             const k = reasonKey(why);
             row.reasons[k] = (row.reasons[k] ?? 0) + 1;
           }

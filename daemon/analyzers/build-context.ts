@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { C_STANDARDS, DEFINE_RE, analyzerArgs, type AnalyzerId, type AnalyzerOptions } from '../../shared/config.js';
+import { runTool } from './process.js';
 import type { AnalyzeContext, SourceFile } from './types.js';
 
 /*
@@ -318,6 +319,37 @@ async function headerIndex(repo: string): Promise<HeaderIndex> {
   return idx;
 }
 
+let systemDirs: Promise<string[]> | undefined;
+
+/**
+ * The compiler's own include search list (`gcc -E -v`), once per daemon: a header found there is
+ * the system's, and a same-named file in the repository (hiredis' adapters/poll.h) must not shadow it.
+ */
+function systemIncludeDirs(): Promise<string[]> {
+  systemDirs ??= runTool('gcc', ['-xc', '-E', '-v', '-'], { timeoutMs: 10_000, input: '' })
+    .then((r) => {
+      const lines = r.stderr.split('\n');
+      const start = lines.findIndex((l) => l.startsWith('#include <...> search starts here'));
+      const end = lines.findIndex((l) => l.startsWith('End of search list'));
+      const dirs = start >= 0 && end > start ? lines.slice(start + 1, end).map((l) => l.trim()).filter((l) => l.startsWith('/')) : [];
+      return dirs.length ? dirs : ['/usr/local/include', '/usr/include'];
+    })
+    .catch(() => ['/usr/local/include', '/usr/include']);
+  return systemDirs;
+}
+
+async function isSystemHeader(spec: string): Promise<boolean> {
+  for (const d of await systemIncludeDirs()) {
+    try {
+      await stat(join(d, spec));
+      return true;
+    } catch {
+      /* not in this one */
+    }
+  }
+  return false;
+}
+
 const INCLUDE_RE = /^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]{1,255})[>"]/gm;
 
 export function includesOf(source: string): Array<{ spec: string; quoted: boolean }> {
@@ -358,6 +390,7 @@ async function inferIncludeDirs(repo: string, f: SourceFile, staged: ReadonlySet
       const local = curDir === '.' ? spec : `${curDir}/${spec}`;
       let found: string | undefined;
       if (inc.quoted && exists(local)) found = local;
+      else if (await isSystemHeader(spec)) continue;
       else {
         const cands = [...(idx.byName.get(posix.basename(spec)) ?? []), ...[...staged].filter((p) => posix.basename(p) === posix.basename(spec))].filter(
           (p) => p === spec || p.endsWith(`/${spec}`),

@@ -135,11 +135,14 @@ describe('inferred include dirs and configured ones', () => {
       'config/cfg.h': '',
       'app/src/util.h': '',
       'other/util.h': '',
+      // A repository file named like a system header must not shadow the system's <stdio.h>.
+      'adapters/stdio.h': '',
       'app/src/main.c': '#include <proj/api.h>\n#include "util.h"\n#include "../up.h"\n#include <stdio.h>\n',
     });
     const c = ctx(repo, ['app/src/main.c']);
     const b = await (await buildContext(c, 'gcc')).forFile(c.files[0]);
-    // util.h sits next to the file (no dir needed); proj/api.h needs lib/include; its nested cfg.h needs config.
+    // util.h sits next to the file (no dir needed); proj/api.h needs lib/include; its nested cfg.h needs config;
+    // <stdio.h> is the system's.
     expect(b.includes.map((i) => i.dir)).toEqual(['lib/include', 'config']);
   });
 
