@@ -7,7 +7,7 @@ import type { Finding, Language } from '../shared/findings.js';
 import { packageRoot } from '../shared/paths.js';
 import { languageOf } from '../shared/languages.js';
 import { allAnalyzers, probe } from '../daemon/analyzers/registry.js';
-import type { Analyzer, SourceFile } from '../daemon/analyzers/types.js';
+import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/types.js';
 
 /*
  * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
@@ -110,21 +110,24 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
       }
       const t0 = performance.now();
       try {
-        const out = await a.analyze({ root, files, config, timeoutMs: 120_000 });
-        for (const n of out.notAnalyzed) {
-          run.failed.add(n.path);
-          run.error ??= n.reason;
-        }
-        return out.findings;
+        return await a.analyze({ root, files, config, timeoutMs: 120_000 });
       } finally {
         run.seconds += (performance.now() - t0) / 1000;
         run.files += b.length;
         await rm(root, { recursive: true, force: true });
       }
     };
-    let found: Finding[] | undefined;
+    let found: Finding[] = [];
+    const take = (r: AnalyzerRun) => {
+      found.push(...r.findings);
+      // A file the tool says it did not analyze is a failure, not a clean result.
+      for (const n of r.notAnalyzed) {
+        run.failed.add(n.path);
+        run.error ??= `${n.path}: ${n.reason}`;
+      }
+    };
     try {
-      found = await once(batch);
+      take(await once(batch));
     } catch (err) {
       if (batch.length === 1) {
         run.failed.add(batch[0].path);
@@ -134,7 +137,7 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
       found = [];
       for (const j of batch) {
         try {
-          found.push(...(await once([j])));
+          take(await once([j]));
         } catch (e) {
           run.failed.add(j.path);
           run.error ??= (e as Error).message;

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffArrays } from 'diff';
+import { codeqlLanguageOf, runCodeqlWithBudget } from '../daemon/analyzers/codeql.js';
 import { runTool } from '../daemon/analyzers/process.js';
 import { allAnalyzers, probe } from '../daemon/analyzers/registry.js';
 import { runAnalyzers } from '../daemon/pipeline/analyze.js';
@@ -162,14 +163,11 @@ export async function planJudge(s: Scenario, choice: JudgeChoice, tools: Awaited
   return { scenario: s.id, tools: wanted, available, missing, codeqlQuery: wanted.includes('codeql') ? query : undefined, note };
 }
 
-function configFor(tools: AnalyzerId[], codeqlQuery: string | undefined, language: Language): Config {
+function configFor(tools: AnalyzerId[]): Config {
   const analyzers: Record<string, unknown> = {};
   for (const t of ANALYZER_IDS) analyzers[t] = tools.includes(t);
-  if (tools.includes('codeql')) {
-    const lang = language === 'python' ? 'python' : 'cpp';
-    // A judge has no commit waiting on it: let CodeQL finish instead of answering "pending".
-    analyzers.codeql = { enabled: true, timeoutMs: 3_600_000, args: ['budgetMs=3600000', ...(codeqlQuery ? [`suite.${lang}=${codeqlQuery}`] : [])] };
-  }
+  // A judge has no commit waiting on it: let CodeQL finish instead of answering "pending".
+  if (tools.includes('codeql')) analyzers.codeql = { enabled: true, timeoutMs: 3_600_000 };
   return parseConfig({ analyzers, analyzerTimeoutMs: 120_000 });
 }
 
@@ -185,15 +183,23 @@ export async function analyzeProgram(
   const path = language === 'python' ? 'scenario.py' : language === 'cpp' ? 'scenario.cpp' : 'scenario.c';
   try {
     await writeFile(join(dir, path), code);
-    const out = await runAnalyzers({
-      root: dir,
-      files: [{ path, absPath: join(dir, path), language, content: code }],
-      config: configFor(tools, opts.codeqlQuery, language),
-      only: tools,
-      signal: opts.signal,
-    });
+    const files = [{ path, absPath: join(dir, path), language, content: code }];
+    const config = configFor(tools);
+    // The scenario's own query is chosen here, by the judge, so it goes to CodeQL as a trusted argument.
+    const ownQuery = tools.includes('codeql') && opts.codeqlQuery;
+    const out = await runAnalyzers({ root: dir, files, config, only: ownQuery ? tools.filter((t) => t !== 'codeql') : tools, signal: opts.signal });
     const problems = out.statuses.filter((s) => s.state !== 'ok').map((s) => `${s.id}: ${s.state}${s.detail ? ` (${oneLine(s.detail).slice(0, 160)})` : ''}`);
-    return { findings: out.findings, problems };
+    const findings = [...out.findings];
+    if (ownQuery) {
+      const lang = codeqlLanguageOf(language);
+      try {
+        const r = await runCodeqlWithBudget({ root: dir, files, config, timeoutMs: 3_600_000 }, 3_600_000, { suites: { [lang]: [opts.codeqlQuery!] } });
+        findings.push(...(await r.done));
+      } catch (err) {
+        problems.push(`codeql: error (${oneLine((err as Error).message).slice(0, 160)})`);
+      }
+    }
+    return { findings, problems };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

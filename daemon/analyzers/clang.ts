@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { analyzerArgs } from '../../shared/config.js';
 import type { Finding } from '../../shared/findings.js';
 import { cweId } from '../../shared/findings.js';
-import { probeVersion, runTool } from './process.js';
+import { buildContext, compilerFlags, snapshotOf, type BuildContext } from './build-context.js';
+import { pendingLine } from './gcc.js';
+import { LateResults, probeVersion, runBounded } from './process.js';
 import { findingsFromSarif } from './sarif-import.js';
 import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult, SourceFile } from './types.js';
 import { ToolMissingError } from './types.js';
@@ -76,50 +79,77 @@ export function clangCwe(checker: string, message: string): string[] {
   return [];
 }
 
-function langArgs(f: SourceFile): string[] {
-  return f.language === 'cpp' ? ['-x', 'c++', '-std=gnu++17'] : ['-x', 'c', '-std=gnu11'];
-}
+/** Default bound on clang's analyzer for one file; past it the file is reported as not analyzed. */
+export const DEFAULT_FILE_BOUND_MS = 20_000;
+const BACKGROUND_LIMIT_MS = 5 * 60_000;
 
-/** The exact argv for one file; exported so tests and `reflexgen doctor` can show it. */
-export function clangArgs(f: SourceFile, sarifOut: string, extra: string[] = []): string[] {
+/**
+ * The exact argv for one file; exported so tests and `reflexgen doctor` can show it. `flags` come
+ * from the build context (joined single words only); the file follows "--", so a staged name that
+ * starts with '-' is never an option.
+ */
+export function clangArgs(f: SourceFile, sarifOut: string, flags: string[]): string[] {
   return [
     '--analyze',
     '-Xclang',
     '-analyzer-output=sarif',
     '-o',
     sarifOut,
-    ...langArgs(f),
-    // Headers next to the staged file are in the snapshot only if they were staged too; the
-    // repo-relative include dir still lets sibling includes resolve when they are.
-    '-I',
-    dirname(f.absPath),
+    ...flags,
     ...CLANG_CHECKERS.flatMap((c) => ['-Xclang', `-analyzer-checker=${c}`]),
-    ...extra,
+    '--',
     f.absPath,
   ];
 }
 
-async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, work: string, i: number): Promise<{ findings: Finding[]; error?: string }> {
-  const out = join(work, `${i}.sarif`);
-  const r = await runTool(clangBin(), clangArgs(f, out, analyzerArgs(ctx.config, 'clang')), {
-    cwd: ctx.root,
-    timeoutMs: ctx.timeoutMs,
-    signal: ctx.signal,
-  });
-  let text: string;
+const late = new LateResults<{ stderr: string; code: number | null; sarif: string }>();
+
+type OneResult = { findings: Finding[]; error?: string; bounded?: boolean; background?: boolean };
+
+async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, boundMs: number): Promise<OneResult> {
+  const b = await bc.forFile(f);
+  const snap = snapshotOf(bc, f);
+  const flags = compilerFlags(bc, f, b, snap);
+  const key = createHash('sha256')
+    .update(JSON.stringify([clangBin(), flags.map((a) => a.split(snap).join('<snapshot>')), f.path]))
+    .update(f.content)
+    .digest('hex');
+  // Each file gets its own output dir: a run that goes on in the background still owns it.
+  const work = await mkdtemp(join(tmpdir(), 'reflexgen-clang-'));
+  const out = join(work, 'out.sarif');
+  const readOut = async () => readFile(out, 'utf8').catch(() => '');
+  let res: { stderr: string; code: number | null; sarif: string } | undefined = late.get(key);
+  let keepWork = false;
   try {
-    text = await readFile(out, 'utf8');
-  } catch {
-    text = '';
+    if (!res) {
+      const r = await runBounded(clangBin(), clangArgs(f, out, flags), {
+        cwd: snap,
+        boundMs,
+        hardMs: BACKGROUND_LIMIT_MS,
+        signal: ctx.signal,
+        onBackground: async (late2) => {
+          late.set(key, { stderr: late2.stderr, code: late2.code, sarif: await readOut() });
+          await rm(work, { recursive: true, force: true });
+        },
+      });
+      if (r.bounded) {
+        keepWork = r.background;
+        return { findings: [], bounded: true, background: r.background };
+      }
+      res = { stderr: r.result.stderr, code: r.result.code, sarif: await readOut() };
+    }
+  } finally {
+    if (!keepWork) await rm(work, { recursive: true, force: true });
   }
-  if (r.code !== 0 || !text) {
+  if (res.code !== 0 || !res.sarif) {
     // A translation unit with errors is not analyzed at all: say so rather than report "clean".
-    const firstError = r.stderr.split('\n').find((l) => /\berror:/.test(l)) ?? r.stderr.trim().split('\n')[0] ?? '';
-    return { findings: [], error: `${f.path}: ${firstError.replace(f.absPath, f.path).trim() || `exit code ${r.code}`}` };
+    const firstError = res.stderr.split('\n').find((l) => /\berror:/.test(l)) ?? res.stderr.trim().split('\n')[0] ?? '';
+    const shown = firstError.split(`${snap}/`).join('').split(`${bc.repo}/`).join('').trim();
+    return { findings: [], error: `not analyzed: ${shown || `exit code ${res.code}`}` };
   }
-  const findings = findingsFromSarif(JSON.parse(text), {
+  const findings = findingsFromSarif(JSON.parse(res.sarif), {
     tool: 'clang',
-    root: ctx.root,
+    root: snap,
     cweForRule: clangCwe,
     // clang marks every report a warning; leaks and style-ish reports should not block a commit.
     severityForRule: (rule, msg, derived) => {
@@ -128,7 +158,8 @@ async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, work: string, i: n
       return derived === 'note' ? 'note' : 'warning';
     },
   });
-  return { findings };
+  // Reports inside headers belong to the header, not to this file's lines.
+  return { findings: findings.filter((x) => x.file === f.path) };
 }
 
 export const clangAnalyzer: Analyzer = {
@@ -147,31 +178,43 @@ export const clangAnalyzer: Analyzer = {
 
   async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     const files = ctx.files.filter((f) => f.language === 'c' || f.language === 'cpp');
-    if (files.length === 0) return { findings: [], notAnalyzed: [] };
-    const work = await mkdtemp(join(tmpdir(), 'reflexgen-clang-'));
-    try {
-      const findings: Finding[] = [];
-      const errors: string[] = [];
-      // Two at a time: clang's analyzer is CPU-bound and the daemon shares the machine with the editor.
-      let next = 0;
-      const worker = async () => {
-        while (next < files.length) {
-          const i = next++;
-          const r = await analyzeOne(files[i], ctx, work, i);
-          findings.push(...r.findings);
-          if (r.error) errors.push(r.error);
+    const run: AnalyzerRun = { findings: [], notAnalyzed: [] };
+    if (files.length === 0) return run;
+    const bc = await buildContext(ctx, 'clang');
+    const fileBound = analyzerArgs(ctx.config, 'clang').fileTimeoutMs ?? DEFAULT_FILE_BOUND_MS;
+    const deadline = Date.now() + ctx.timeoutMs;
+    let bounded = 0;
+    let inBackground = 0;
+    let missing: unknown;
+    // Two at a time: clang's analyzer is CPU-bound and the daemon shares the machine with the editor.
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const f = files[next++];
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          run.notAnalyzed.push({ path: f.path, reason: `time bound exceeded (clang's ${ctx.timeoutMs} ms for this check were spent)` });
+          continue;
         }
-      };
-      await Promise.all([worker(), worker()]);
-      if (errors.length === files.length) {
-        throw new Error(`clang could not analyze ${errors.length === 1 ? errors[0] : `${errors.length} files; first: ${errors[0]}`}`);
+        try {
+          const boundMs = Math.min(fileBound, remaining);
+          const r = await analyzeOne(f, ctx, bc, boundMs);
+          run.findings.push(...r.findings);
+          if (r.bounded) {
+            bounded++;
+            if (r.background) inBackground++;
+            run.notAnalyzed.push({ path: f.path, reason: `time bound exceeded (clang --analyze, ${boundMs} ms per file)` });
+          } else if (r.error) run.notAnalyzed.push({ path: f.path, reason: r.error });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof ToolMissingError) missing = err;
+          else throw err;
+        }
       }
-      return { findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine), notAnalyzed: [] };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolMissingError(`${clangBin()} is not installed`);
-      throw err;
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    };
+    await Promise.all([worker(), worker()]);
+    if (missing) throw new ToolMissingError(`${clangBin()} is not installed`);
+    run.findings.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine);
+    if (bounded) run.pending = pendingLine('clang --analyze', bounded, inBackground);
+    return run;
   },
 };

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
-import { analyzerArgs } from '../../shared/config.js';
+import { analyzerArgs, type CODEQL_SUITES, type Config } from '../../shared/config.js';
 import type { Finding, Language } from '../../shared/findings.js';
 import { stateDir } from '../../shared/paths.js';
+import { asOperand, buildContext, compilerFlags, type FileBuild } from './build-context.js';
 import { probeVersion, runTool } from './process.js';
 import { findingsFromSarif } from './sarif-import.js';
 import type { AnalyzeContext, Analyzer, AnalyzerRun, ProbeResult, SourceFile } from './types.js';
@@ -25,35 +26,23 @@ import { ToolMissingError } from './types.js';
  *                          r.done resolves with the findings when it finishes (never rejects:
  *                          failures resolve to [] and are reported by the next check).
  *
- * `codeqlAnalyzer.analyze` returns `AnalyzerRun.pending` with that detail, and the pipeline
- * reports the analyzer as pending instead of "ok, nothing found".
+ * `codeqlAnalyzer.analyze` returns `pending` with that line when the run is still going.
  *
- * Budget: `budgetMs=<n>` in the analyzer's `args`, else ctx.timeoutMs (the analyzer's timeout is
- * what the commit waits). Each CodeQL process is separately limited by `hardTimeoutMs=<n>`
- * (default 30 min). The commit's AbortSignal is deliberately not passed to the background run: a
- * client hanging up should not throw away work the next commit will want. `cancelCodeqlRuns()`
- * kills everything at daemon shutdown.
+ * Budget: the analyzer's timeout (`analyzers.codeql.timeoutMs`, else `analyzerTimeoutMs`) is what
+ * the commit waits. Each CodeQL process is separately limited (30 min). The commit's AbortSignal
+ * is deliberately not passed to the background run: a client hanging up should not throw away
+ * work the next commit will want. `cancelCodeqlRuns()` kills everything at daemon shutdown.
  *
- * Other `args` (config `analyzers.codeql.args`):
- *   suite=<suite|pack>            queries for every language (repeatable)
- *   suite.<python|cpp|javascript>=<suite|pack>   per language (repeatable)
- *   build=<shell command>         C/C++ build command run by `database create --command`
- *   build-mode=none               C/C++ without a build (CodeQL >= 2.19)
- *   threads=<n>, ram=<mb>         passed to both CodeQL commands
- *   any --flag                    passed through to `database analyze`
- * Without `build`, C/C++ is built by a generated script that runs `gcc -c` (`g++ -c`) on each file.
+ * A repository chooses nothing on CodeQL's command line but one of a fixed list of query suites
+ * (`analyzers.codeql.suite`: default, security-extended, security-and-quality): no build command,
+ * no output path, no extra flags. C/C++ is "built" by a generated script that runs `gcc -c`
+ * (`g++ -c`) on each file with the build context's safe flags (build-context.ts).
  *
  * Cache: <stateDir>/codeql/<snapshot hash>/{src,db,*.sarif}; the hash covers CodeQL's version, the
  * language, the build settings and every file's path and content. The 8 most recent snapshots are kept.
  */
 
 export type CodeqlLanguage = 'python' | 'cpp' | 'javascript';
-
-const DEFAULT_SUITES: Record<CodeqlLanguage, string> = {
-  python: 'codeql/python-queries:codeql-suites/python-security-extended.qls',
-  cpp: 'codeql/cpp-queries:codeql-suites/cpp-security-extended.qls',
-  javascript: 'codeql/javascript-queries:codeql-suites/javascript-security-extended.qls',
-};
 
 const KEEP_SNAPSHOTS = 8;
 const DEFAULT_HARD_TIMEOUT_MS = 30 * 60_000;
@@ -65,51 +54,25 @@ export function codeqlLanguageOf(lang: Language): CodeqlLanguage {
 }
 
 export interface CodeqlOptions {
-  suites: Partial<Record<CodeqlLanguage, string[]>>;
-  allSuites: string[];
-  buildCommand?: string;
-  cppBuildModeNone: boolean;
-  threads?: number;
-  ram?: number;
-  budgetMs?: number;
+  suite: (typeof CODEQL_SUITES)[number];
   hardTimeoutMs: number;
-  analyzeExtra: string[];
 }
 
-export function parseCodeqlArgs(args: readonly string[]): CodeqlOptions {
-  const o: CodeqlOptions = { suites: {}, allSuites: [], cppBuildModeNone: false, hardTimeoutMs: DEFAULT_HARD_TIMEOUT_MS, analyzeExtra: [] };
-  for (const a of args) {
-    if (a.startsWith('--')) {
-      o.analyzeExtra.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    if (eq < 0) throw new Error(`codeql: analyzer arg "${a}" is not key=value or --flag`);
-    const key = a.slice(0, eq);
-    const value = a.slice(eq + 1);
-    const num = () => {
-      const n = Number.parseInt(value, 10);
-      if (!Number.isFinite(n) || n <= 0) throw new Error(`codeql: ${key} must be a positive integer`);
-      return n;
-    };
-    if (key === 'suite') o.allSuites.push(value);
-    else if (/^suite\.(python|cpp|javascript)$/.test(key)) {
-      const lang = key.slice(6) as CodeqlLanguage;
-      (o.suites[lang] ??= []).push(value);
-    } else if (key === 'build') o.buildCommand = value;
-    else if (key === 'build-mode') o.cppBuildModeNone = value === 'none';
-    else if (key === 'threads') o.threads = num();
-    else if (key === 'ram') o.ram = num();
-    else if (key === 'budgetMs') o.budgetMs = num();
-    else if (key === 'hardTimeoutMs') o.hardTimeoutMs = num();
-    else throw new Error(`codeql: unknown analyzer arg "${key}"`);
-  }
-  return o;
+/**
+ * Queries chosen by code in this process (the eval judge runs each SVEN scenario's own query),
+ * never by a repository file: they reach runCodeqlWithBudget as an argument, not through Config.
+ */
+export interface TrustedCodeqlOptions {
+  suites?: Partial<Record<CodeqlLanguage, string[]>>;
 }
 
-function suitesFor(o: CodeqlOptions, lang: CodeqlLanguage): string[] {
-  const s = [...o.allSuites, ...(o.suites[lang] ?? [])];
-  return s.length ? s : [DEFAULT_SUITES[lang]];
+export function codeqlOptions(config: Config): CodeqlOptions {
+  return { suite: analyzerArgs(config, 'codeql').suite ?? 'security-extended', hardTimeoutMs: DEFAULT_HARD_TIMEOUT_MS };
+}
+
+/** The standard pack's suite file for a suite name of the fixed list. */
+export function suiteFor(suite: CodeqlOptions['suite'], lang: CodeqlLanguage): string {
+  return `codeql/${lang}-queries:codeql-suites/${lang}-${suite === 'default' ? 'code-scanning' : suite}.qls`;
 }
 
 /** `$REFLEXGEN_CODEQL`, else `codeql` on the PATH; undefined when neither is an executable file. */
@@ -147,15 +110,19 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The default C/C++ "build": compile each file alone so CodeQL's tracer sees every translation unit. */
-export function defaultBuildScript(files: readonly SourceFile[]): string {
+/**
+ * The C/C++ "build": compile each file alone so CodeQL's tracer sees every translation unit, with
+ * the flags of the build context (every word quoted; the file as ./path, never an option).
+ */
+export function defaultBuildScript(files: readonly SourceFile[], flagsOf: (f: SourceFile) => string[] = () => []): string {
   const lines = ['#!/bin/sh', '# generated by reflexgen: CodeQL traces these compilations', 'cd "$(dirname "$0")/src" || exit 1'];
   for (const f of files) {
     if (f.language !== 'c' && f.language !== 'cpp') continue;
     if (/\.(h|hh|hpp|hxx)$/i.test(f.path)) continue; // headers are extracted through the files including them
-    const cc = f.language === 'cpp' ? 'g++ -std=gnu++17' : 'gcc -std=gnu11';
+    const cc = f.language === 'cpp' ? 'g++' : 'gcc';
+    const words = ['-c', '-w', '-o', '/dev/null', ...flagsOf(f), asOperand(f.path)];
     // `|| true`: one file that does not compile must not lose the database for the others.
-    lines.push(`${cc} -c -w -o /dev/null -I ${shQuote(dirname(f.path))} ${shQuote(f.path)} || true`);
+    lines.push(`${cc} ${words.map(shQuote).join(' ')} || true`);
   }
   return lines.join('\n') + '\n';
 }
@@ -163,15 +130,17 @@ export function defaultBuildScript(files: readonly SourceFile[]): string {
 interface Group {
   lang: CodeqlLanguage;
   files: SourceFile[];
+  /** Build flags per file, with CodeQL's own source copy as the snapshot (C/C++ only). */
+  flags: Map<string, string[]>;
   key: string;
   dir: string;
   suites: string[];
   sarif: string;
 }
 
-function groupKey(lang: CodeqlLanguage, files: readonly SourceFile[], version: string, o: CodeqlOptions): string {
+function groupKey(lang: CodeqlLanguage, files: readonly SourceFile[], version: string, build: string): string {
   const h = createHash('sha256');
-  h.update(`v1\0${version}\0${lang}\0${o.buildCommand ?? ''}\0${o.cppBuildModeNone}\0`);
+  h.update(`v2\0${version}\0${lang}\0${build}\0`);
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     h.update(`${f.path}\0${createHash('sha256').update(f.content).digest('hex')}\0`);
   }
@@ -205,7 +174,6 @@ async function runGroup(bin: string, version: string, g: Group, o: CodeqlOptions
   const src = join(g.dir, 'src');
   const db = join(g.dir, 'db');
   const created = join(g.dir, 'db.created');
-  const common = [...(o.threads ? [`--threads=${o.threads}`] : []), ...(o.ram ? [`--ram=${o.ram}`] : [])];
   const run = async (args: string[]) => {
     const r = await runTool(bin, args, { cwd: g.dir, timeoutMs: o.hardTimeoutMs, signal: controller.signal });
     if (r.code !== 0) {
@@ -223,15 +191,11 @@ async function runGroup(bin: string, version: string, g: Group, o: CodeqlOptions
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, f.content);
     }
-    const args = ['database', 'create', db, `--language=${g.lang}`, '--source-root', src, '--overwrite', ...common];
+    const args = ['database', 'create', db, `--language=${g.lang}`, '--source-root', src, '--overwrite'];
     if (g.lang === 'cpp') {
-      if (o.buildCommand) args.push(`--command=${o.buildCommand}`);
-      else if (o.cppBuildModeNone) args.push('--build-mode=none');
-      else {
-        const script = join(g.dir, 'build.sh');
-        await writeFile(script, defaultBuildScript(g.files), { mode: 0o755 });
-        args.push(`--command=sh ${script}`);
-      }
+      const script = join(g.dir, 'build.sh');
+      await writeFile(script, defaultBuildScript(g.files, (f) => g.flags.get(f.path) ?? []), { mode: 0o755 });
+      args.push(`--command=sh ${script}`);
     } else if (versionAtLeast(version, 2, 16)) {
       // Python and JavaScript never need a build; older CLIs reject the flag.
       args.push('--build-mode=none');
@@ -240,7 +204,7 @@ async function runGroup(bin: string, version: string, g: Group, o: CodeqlOptions
     await writeFile(created, new Date().toISOString());
   }
   const tmp = `${g.sarif}.${process.pid}.tmp`;
-  await run(['database', 'analyze', db, ...g.suites, '--format=sarif-latest', `--output=${tmp}`, ...common, ...o.analyzeExtra]);
+  await run(['database', 'analyze', db, ...g.suites, '--format=sarif-latest', `--output=${tmp}`]);
   await rename(tmp, g.sarif);
   const findings = await readCachedSarif(g);
   if (!findings) throw new Error('codeql database analyze wrote no SARIF');
@@ -284,11 +248,11 @@ export interface CodeqlOutcome {
  * Runs (or joins, or reads from cache) CodeQL over the snapshot and waits at most `budgetMs`.
  * Rejects only when CodeQL is missing or fails within the budget.
  */
-export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number): Promise<CodeqlOutcome> {
+export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number, trusted: TrustedCodeqlOptions = {}): Promise<CodeqlOutcome> {
   const bin = findCodeql();
   if (!bin) throw new ToolMissingError('codeql not found (put it on the PATH or set REFLEXGEN_CODEQL)');
   const version = (await codeqlProbe()).version ?? 'unknown';
-  const o = parseCodeqlArgs(analyzerArgs(ctx.config, 'codeql'));
+  const o = codeqlOptions(ctx.config);
   const root = codeqlCacheDir();
   await mkdir(root, { recursive: true, mode: 0o700 });
 
@@ -302,11 +266,20 @@ export async function runCodeqlWithBudget(ctx: AnalyzeContext, budgetMs: number)
   const cachedLanguages: CodeqlLanguage[] = [];
   const runs: Promise<Finding[]>[] = [];
   for (const [lang, files] of byLang) {
-    const key = groupKey(lang, files, version, o);
-    const suites = suitesFor(o, lang);
-    const qhash = createHash('sha256').update(JSON.stringify([suites, o.analyzeExtra])).digest('hex').slice(0, 12);
+    const builds = new Map<string, FileBuild>();
+    let bc: Awaited<ReturnType<typeof buildContext>> | undefined;
+    if (lang === 'cpp') {
+      bc = await buildContext(ctx, 'codeql');
+      for (const f of files) builds.set(f.path, await bc.forFile(f));
+    }
+    const key = groupKey(lang, files, version, JSON.stringify([bc?.repo ?? '', [...builds]]));
+    const suites = trusted.suites?.[lang]?.length ? [...trusted.suites[lang]] : [suiteFor(o.suite, lang)];
+    const qhash = createHash('sha256').update(JSON.stringify(suites)).digest('hex').slice(0, 12);
     const dir = join(root, key);
-    const g: Group = { lang, files, key, dir, suites, sarif: join(dir, `results-${qhash}.sarif`) };
+    const flags = new Map<string, string[]>();
+    // CodeQL compiles its own copy of the sources (src/), so staged headers are looked up there.
+    if (bc) for (const f of files) flags.set(f.path, compilerFlags(bc, f, builds.get(f.path)!, join(dir, 'src')));
+    const g: Group = { lang, files, flags, key, dir, suites, sarif: join(dir, `results-${qhash}.sarif`) };
     if (existsSync(g.sarif)) cachedLanguages.push(lang);
     const id = `${key}/${qhash}`;
     let p = inflight.get(id);
@@ -376,8 +349,7 @@ export const codeqlAnalyzer: Analyzer = {
 
   async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     if (ctx.files.length === 0) return { findings: [], notAnalyzed: [] };
-    const o = parseCodeqlArgs(analyzerArgs(ctx.config, 'codeql'));
-    const r = await runCodeqlWithBudget(ctx, o.budgetMs ?? ctx.timeoutMs);
+    const r = await runCodeqlWithBudget(ctx, ctx.timeoutMs);
     return { findings: [...r.findings], notAnalyzed: [], ...(r.pending ? { pending: r.detail ?? 'deep analysis still running' } : {}) };
   },
 };

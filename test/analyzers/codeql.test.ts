@@ -1,14 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   codeqlAnalyzer,
   defaultBuildScript,
   findCodeql,
-  parseCodeqlArgs,
   runCodeqlWithBudget,
 } from '../../daemon/analyzers/codeql.js';
 import type { AnalyzeContext, SourceFile } from '../../daemon/analyzers/types.js';
@@ -56,12 +55,12 @@ beforeEach(() => {
   writeFileSync(log, '');
 });
 
-function ctxFor(files: { path: string; content: string; language?: SourceFile['language'] }[], args: string[] = [], timeoutMs = 20_000): AnalyzeContext {
+function ctxFor(files: { path: string; content: string; language?: SourceFile['language'] }[], settings: object = {}, timeoutMs = 20_000): AnalyzeContext {
   const root = mkdtempSync(join(work, 'snap-'));
   return {
     root,
     files: files.map((f) => ({ path: f.path, absPath: join(root, f.path), language: f.language ?? 'python', content: f.content })),
-    config: parseConfig({ analyzers: { codeql: { enabled: true, args } } }),
+    config: parseConfig({ analyzers: { codeql: { enabled: true, ...settings } } }),
     timeoutMs,
   };
 }
@@ -83,9 +82,8 @@ describe('codeql adapter (stand-in CLI)', () => {
       { path: 'app.py', content: 'print(1)\n' },
       { path: 'lib/db utils.py', content: 'x = 1\n' },
     ]);
-    const run = await codeqlAnalyzer.analyze(ctx);
-    expect(run.pending).toBeUndefined();
-    const findings = run.findings;
+    const { findings, pending } = await codeqlAnalyzer.analyze(ctx);
+    expect(pending).toBeUndefined();
     expect(findings.map((f) => [f.file, f.ruleId, f.cwe[0]])).toContainEqual(['lib/db utils.py', 'py/sql-injection', 'CWE-89']);
     const [create, analyze] = calls().filter((c) => c.startsWith('database'));
     expect(create).toMatch(/^database create \S+\/db --language=python --source-root \S+\/src --overwrite --build-mode=none$/);
@@ -113,23 +111,21 @@ describe('codeql adapter (stand-in CLI)', () => {
     process.env.FAKE_CREATE_SLEEP = '1.5';
     const files = [{ path: 'app.py', content: 'slow = 1\n' }];
     const t0 = Date.now();
-    const first = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
-    const findings = first.findings;
+    const first = await codeqlAnalyzer.analyze(ctxFor(files, {}, 200));
     expect(Date.now() - t0).toBeLessThan(1200);
-    expect(findings).toEqual([]);
+    expect(first.findings).toEqual([]);
     expect(first.pending).toMatch(/deep analysis still running/);
     // A second check while the first is running joins it instead of starting another CodeQL.
-    const joined = await runCodeqlWithBudget(ctxFor(files, ['budgetMs=100']), 100);
+    const joined = await runCodeqlWithBudget(ctxFor(files, {}, 100), 100);
     expect(joined.pending).toBe(true);
     const late = await joined.done;
     expect(late.some((f) => f.ruleId === 'py/sql-injection')).toBe(true);
     expect(calls().filter((c) => c.startsWith('database create'))).toHaveLength(1);
     const t1 = Date.now();
-    const nextRun = await codeqlAnalyzer.analyze(ctxFor(files, ['budgetMs=200']));
-    const next = nextRun.findings;
+    const next = await codeqlAnalyzer.analyze(ctxFor(files, {}, 200));
     expect(Date.now() - t1).toBeLessThan(1000);
-    expect(nextRun.pending).toBeUndefined();
-    expect(next.length).toBe(late.length);
+    expect(next.pending).toBeUndefined();
+    expect(next.findings.length).toBe(late.length);
   });
 
   it('reports a CodeQL failure inside the budget as an error with its message', async () => {
@@ -137,35 +133,36 @@ describe('codeql adapter (stand-in CLI)', () => {
     await expect(codeqlAnalyzer.analyze(ctxFor([{ path: 'app.py', content: 'fail = 1\n' }]))).rejects.toThrow(/database create failed \(exit 2\): A fatal error occurred: boom/);
   });
 
-  it('builds C/C++ with a generated gcc -c script, or the configured command, and honours suites', async () => {
+  it('builds C/C++ with a generated gcc -c script and the build context, and honours the suite from the fixed list', async () => {
     process.env.FAKE_SARIF = join(fixtures, 'codeql-cpp-driver.sarif');
     const c = [
-      { path: 'src/buf.c', content: 'int main(void){return 0;}\n', language: 'c' as const },
+      { path: 'src/buf.c', content: '#include "util.h"\nint main(void){return 0;}\n', language: 'c' as const },
       { path: 'src/buf.h', content: '#pragma once\n', language: 'c' as const },
+      { path: 'include/util.h', content: '#pragma once\n', language: 'c' as const },
+      { path: '-MF.c', content: 'int x;\n', language: 'c' as const },
     ];
-    const findings = (await codeqlAnalyzer.analyze(ctxFor(c, ['suite=my/pack:suite.qls', 'threads=2']))).findings;
+    const ctx = ctxFor(c, { suite: 'security-and-quality', defines: ['NDEBUG'] });
+    for (const f of ctx.files) {
+      mkdirSync(dirname(f.absPath), { recursive: true });
+      writeFileSync(f.absPath, f.content);
+    }
+    const { findings } = await codeqlAnalyzer.analyze(ctx);
     expect(findings.map((f) => f.cwe[0])).toEqual(['CWE-416', 'CWE-120', 'CWE-476']);
     const create = calls().find((x) => x.startsWith('database create'))!;
-    expect(create).toMatch(/--language=cpp .*--threads=2 --command=sh \S+\/build\.sh$/);
+    expect(create).toMatch(/--language=cpp --source-root \S+ --overwrite --command=sh \S+\/build\.sh$/);
     const script = readFileSync(create.split('--command=sh ')[1], 'utf8');
-    expect(script).toContain("gcc -std=gnu11 -c -w -o /dev/null -I 'src' 'src/buf.c' || true");
+    const buf = script.split('\n').find((l) => l.includes('buf.c'))!;
+    expect(buf).toMatch(/^gcc '-c' '-w' '-o' '\/dev\/null' '-x' 'c' '-std=gnu11' .*'-I\S+\/src\/include' .*'-DNDEBUG' '\.\/src\/buf\.c' \|\| true$/);
+    // A file named like an option is compiled as ./-MF.c, never read as -MF.
+    expect(script).toContain("'./-MF.c' || true");
     expect(script).not.toContain('buf.h');
-    expect(calls().find((x) => x.startsWith('database analyze'))).toMatch(/ my\/pack:suite\.qls --format=sarif-latest /);
-
-    writeFileSync(log, '');
-    await codeqlAnalyzer.analyze(ctxFor([{ path: 'm.cpp', content: 'int x;\n', language: 'cpp' }], ['build=make -j2']));
-    expect(calls().find((x) => x.startsWith('database create'))).toMatch(/--command=make -j2$/);
+    expect(calls().find((x) => x.startsWith('database analyze'))).toMatch(/ codeql\/cpp-queries:codeql-suites\/cpp-security-and-quality\.qls --format=sarif-latest --output=\S+$/);
   });
 
-  it('parses its args strictly', () => {
-    expect(parseCodeqlArgs(['suite.python=a.qls', 'budgetMs=5000', '--sarif-add-snippets'])).toMatchObject({
-      suites: { python: ['a.qls'] },
-      budgetMs: 5000,
-      analyzeExtra: ['--sarif-add-snippets'],
-    });
-    expect(() => parseCodeqlArgs(['colour=blue'])).toThrow(/unknown analyzer arg/);
-    expect(() => parseCodeqlArgs(['threads=x'])).toThrow(/positive integer/);
-    expect(defaultBuildScript([{ path: "it's.cpp", absPath: '/x', language: 'cpp', content: '' }])).toContain(`'it'\\''s.cpp'`);
+  it('takes no command, output path or flag from the repository: the old args key is a one-line error', () => {
+    expect(() => ctxFor([], { args: ['build=touch /tmp/pwned', '--output=/tmp/x'] })).toThrow(/^\.reflexgenrc\.json: analyzers\.codeql\.args: free-form tool arguments are not accepted; use includeDirs, defines, std, timeoutMs, fileTimeoutMs \(codeql: suite\)$/);
+    expect(() => ctxFor([], { suite: 'my/pack:evil.qls' })).toThrow(/analyzers\.codeql: suite: Invalid option/);
+    expect(defaultBuildScript([{ path: "it's.cpp", absPath: '/x', language: 'cpp', content: '' }])).toContain(`'./it'\\''s.cpp'`);
   });
 
   it('says it is missing when there is no codeql', async () => {
@@ -200,9 +197,9 @@ describe.skipIf(!hasCodeql)('codeql adapter (real CLI)', () => {
       '    return "ok"',
       '',
     ].join('\n');
-    const ctx = ctxFor([{ path: 'app.py', content: src }], [], 590_000);
+    const ctx = ctxFor([{ path: 'app.py', content: src }], {}, 590_000);
     writeFileSync(ctx.files[0].absPath, src);
-    const findings = (await codeqlAnalyzer.analyze(ctx)).findings;
+    const { findings } = await codeqlAnalyzer.analyze(ctx);
     expect(findings.some((f) => f.cwe.includes('CWE-89') && f.file === 'app.py' && f.startLine === 8)).toBe(true);
     expect(existsSync(join(process.env.REFLEXGEN_HOME!, 'codeql'))).toBe(true);
   });
