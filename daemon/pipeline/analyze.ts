@@ -156,7 +156,9 @@ export async function runAnalyzers(opts: AnalyzeOptions): Promise<AnalysisOutcom
         const missed = new Set(out.notAnalyzed.map((n) => n.path)).size;
         // A run that analyzed none of its files did not run in any useful sense.
         const state: AnalyzerStatus['state'] = out.pending ? 'pending' : missed >= files.length ? 'error' : 'ok';
-        const detail = out.pending ?? (missed ? `${missed} of ${files.length} file(s) not analyzed: ${out.notAnalyzed[0].reason}` : undefined);
+        const first = out.notAnalyzed[0];
+        const firstLine = first ? `${first.path}: not analyzed: ${first.reason.replace(/^not analyzed:\s*/, '')}` : '';
+        const detail = out.pending ?? (missed ? (missed === 1 ? firstLine : `${missed} of ${files.length} file(s) not analyzed, first ${firstLine}`) : undefined);
         statuses.push({
           id: a.id,
           state,
