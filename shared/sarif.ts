@@ -68,6 +68,7 @@ function fingerprint(f: Finding): string {
 }
 
 const RANK: Record<Severity, number> = { error: 3, warning: 2, note: 1 };
+const SECURITY_SEVERITY: Record<Severity, string> = { error: '8.0', warning: '5.0', note: '2.0' };
 
 function notificationLevel(state: AnalyzerStatus['state']): 'error' | 'warning' | 'note' {
   if (state === 'error' || state === 'timeout') return 'error';
@@ -91,16 +92,26 @@ export function toSarif(result: { findings: readonly Finding[]; analyzers: reado
       continue;
     }
     ruleIndex.set(key, rules.length);
+    const cwes = f.cwe.length ? f.cwe.join(', ') : 'no CWE';
+    const help = `${f.message.trim() || f.ruleId} (${cwes}; reported by ${f.tool}).${f.cwe.length ? ` About the weakness: ${cweHelpUri(f.cwe[0])}` : ''}`;
     const rule: Record<string, unknown> = {
       id: key,
       name: f.ruleId,
       shortDescription: { text: `${f.ruleId} (${f.tool})` },
+      // Code-scanning UIs show these on the alert page and warn when a rule lacks them.
+      fullDescription: { text: `${f.ruleId}, reported by ${f.tool}: ${cwes}` },
+      help: { text: help, markdown: help.replace(/(https:\/\/\S+)/, '[$1]($1)') },
       properties: { tags: ['security', ...f.cwe.map(cweTag)], tool: f.tool },
     };
     if (f.cwe.length) rule.helpUri = cweHelpUri(f.cwe[0]);
     rules.push(rule);
   }
-  for (const [key, level] of ruleLevel) rules[ruleIndex.get(key)!].defaultConfiguration = { level };
+  for (const [key, level] of ruleLevel) {
+    const rule = rules[ruleIndex.get(key)!] as { defaultConfiguration?: unknown; properties: Record<string, unknown> };
+    rule.defaultConfiguration = { level };
+    // GitHub ranks security alerts by this score (high >= 7.0, medium >= 4.0, low > 0).
+    rule.properties['security-severity'] = SECURITY_SEVERITY[level];
+  }
 
   const results = result.findings.map((f) => ({
     ruleId: ruleKey(f),

@@ -30,13 +30,15 @@ interface RuleInfo {
 export const ESLINT_RULES: Record<string, RuleInfo> = {
   'detect-child-process': { cwe: [78], severity: 'error' },
   'detect-eval-with-expression': { cwe: [95], severity: 'error' },
-  'detect-non-literal-fs-filename': { cwe: [22], severity: 'warning' },
-  'detect-non-literal-require': { cwe: [829], severity: 'warning' },
+  // Pattern-only auditing aids (their maintainers' words): any non-literal path or module name.
+  // They stay visible as notes; the built-in taint rules block when request data reaches the call.
+  'detect-non-literal-fs-filename': { cwe: [22], severity: 'note' },
+  'detect-non-literal-require': { cwe: [829], severity: 'note' },
   'detect-unsafe-regex': { cwe: [1333], severity: 'warning' },
   'detect-non-literal-regexp': { cwe: [1333], severity: 'note' },
   'detect-object-injection': { cwe: [915], severity: 'note' },
   'detect-pseudoRandomBytes': { cwe: [338], severity: 'warning' },
-  'detect-possible-timing-attacks': { cwe: [208], severity: 'warning' },
+  'detect-possible-timing-attacks': { cwe: [208], severity: 'note' },
   'detect-buffer-noassert': { cwe: [787], severity: 'error' },
   'detect-new-buffer': { cwe: [908], severity: 'warning' },
   'detect-no-csrf-before-method-override': { cwe: [352], severity: 'warning' },

@@ -223,9 +223,11 @@ export function findingsFromSarif(sarif: unknown, opts: SarifImportOptions): Fin
       for (const c of cwesFromTags(obj(result.properties)?.tags)) if (!cwe.includes(c)) cwe.push(c);
       if (opts.cweForRule) for (const c of opts.cweForRule(ruleId, message)) if (!cwe.includes(c)) cwe.push(c);
 
+      // A result's own level wins (SARIF: it overrides the rule's); then the rule's score, as
+      // code scanning ranks it; then the rule's defaults.
       let severity: Severity =
-        severityFromScore(props['security-severity']) ??
         severityFromLevel(result.level) ??
+        severityFromScore(props['security-severity']) ??
         severityFromProblem(props['problem.severity']) ??
         severityFromLevel(obj(rule?.defaultConfiguration)?.level) ??
         'warning';

@@ -61,6 +61,16 @@ describe('toSarif', () => {
     expect(new Set(results.map((r) => r.partialFingerprints['reflexgen/v1'])).size).toBe(4);
   });
 
+  it('gives every rule what code scanning shows and ranks by: fullDescription, help, security-severity', () => {
+    const rules = log.runs[0].tool.driver.rules as Array<{ fullDescription: { text: string }; help: { text: string; markdown: string }; properties: Record<string, unknown> }>;
+    for (const r of rules) {
+      expect(r.fullDescription.text.length).toBeGreaterThan(0);
+      expect(r.help.text.length).toBeGreaterThan(0);
+    }
+    expect(rules[0].help.markdown).toContain('[https://cwe.mitre.org/data/definitions/89.html](https://cwe.mitre.org/data/definitions/89.html)');
+    expect(rules.map((r) => r.properties['security-severity'])).toEqual(['8.0', '8.0', '2.0']);
+  });
+
   it('uses %SRCROOT%-relative, percent-encoded URIs that our own importer reads back', () => {
     expect(log.runs[0].originalUriBaseIds).toEqual({ '%SRCROOT%': { uri: 'file:///home/dev/my%20repo/' } });
     const back = findingsFromSarif(log, { tool: 'reflexgen', root: '/home/dev/my repo' });
