@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, type Run } from '../helpers/repo.js';
+import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, type Run, cliAsync, commitAsync, binDir } from '../helpers/repo.js';
 import { runAsync } from '../helpers/repo.js';
 
 /*
@@ -11,15 +11,6 @@ import { runAsync } from '../helpers/repo.js';
  * tracked file), --diff-base <ref> (lines committed since the merge base), and the repository's
  * .pre-commit-hooks.yaml driven by the real `pre-commit` binary against a local clone.
  */
-
-/** Asynchronous runs: long synchronous spawns starve vitest's worker of its event loop. */
-function cli(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
-}
-
-function commit(repo: TestRepo, message: string, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env(extra));
-}
 
 let home: string;
 beforeAll(() => {
@@ -46,7 +37,7 @@ function ciRepo(feature: string): TestRepo {
 describe('check --all and --diff-base', () => {
   it('--all finds the committed SQL injection with wording for a check, not a commit', async () => {
     const repo = ciRepo(SAFE_PY);
-    const r = await cli(repo, ['check', '--all']);
+    const r = await cliAsync(repo, ['check', '--all']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('app.py');
     expect(r.stdout).toContain('CWE-89');
@@ -56,17 +47,17 @@ describe('check --all and --diff-base', () => {
     expect(r.stdout).not.toContain('commit blocked');
     expect(r.stdout).not.toContain('--no-verify');
     // `check --staged` on the same clean index sees nothing: --all is what looks at committed code.
-    expect((await cli(repo, ['check', '--staged'])).code).toBe(0);
+    expect((await cliAsync(repo, ['check', '--staged'])).code).toBe(0);
   });
 
   it('--diff-base counts only what the branch changed since the merge base', async () => {
     const clean = ciRepo(SAFE_PY);
-    const pass = await cli(clean, ['check', '--diff-base', 'main']);
+    const pass = await cliAsync(clean, ['check', '--diff-base', 'main']);
     expect(pass.code, pass.stdout + pass.stderr).toBe(0);
     expect(pass.stdout).toContain('no security findings on the lines changed since the merge base with main');
 
     const bad = ciRepo(SHELL_PY);
-    const fail = await cli(bad, ['check', '--diff-base', 'main', '--format', 'json']);
+    const fail = await cliAsync(bad, ['check', '--diff-base', 'main', '--format', 'json']);
     expect(fail.code).toBe(1);
     const res = JSON.parse(fail.stdout);
     const files = new Set(res.findings.map((f: { file: string }) => f.file));
@@ -79,7 +70,7 @@ describe('check --all and --diff-base', () => {
     bad.add('later.py');
     bad.commitNoVerify('main moves on');
     bad.git(['checkout', '-q', 'feature']);
-    const again = JSON.parse((await cli(bad, ['check', '--diff-base', 'main', '--format', 'json'])).stdout);
+    const again = JSON.parse((await cliAsync(bad, ['check', '--diff-base', 'main', '--format', 'json'])).stdout);
     expect(new Set(again.findings.map((f: { file: string }) => f.file))).toEqual(new Set(['feature.py']));
   });
 
@@ -89,26 +80,26 @@ describe('check --all and --diff-base', () => {
     repo.write('app.py', `# a comment\n${SQLI_PY}`);
     repo.add('app.py');
     repo.commitNoVerify('comment');
-    const r = await cli(repo, ['check', '--diff-base', 'main', '--format', 'json']);
+    const r = await cliAsync(repo, ['check', '--diff-base', 'main', '--format', 'json']);
     expect(r.code, r.stdout).toBe(0);
     expect(JSON.parse(r.stdout).findings).toEqual([]);
   });
 
   it('an unknown base or one that looks like an option is one line and exit 2', async () => {
     const repo = ciRepo(SAFE_PY);
-    const unknown = await cli(repo, ['check', '--diff-base', 'no-such-branch']);
+    const unknown = await cliAsync(repo, ['check', '--diff-base', 'no-such-branch']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toContain('no merge base between no-such-branch and HEAD');
-    const opt = await cli(repo, ['check', '--diff-base=--output=/tmp/x']);
+    const opt = await cliAsync(repo, ['check', '--diff-base=--output=/tmp/x']);
     expect(opt.code).toBe(2);
     expect(opt.stderr).toContain('needs a git ref');
-    expect((await cli(repo, ['check', '--all', '--staged'])).code).toBe(2);
+    expect((await cliAsync(repo, ['check', '--all', '--staged'])).code).toBe(2);
   });
 
   it('--all writes SARIF with the finding, for code scanning', async () => {
     const repo = ciRepo(SAFE_PY);
-    const r = await cli(repo, ['check', '--all', '--format', 'sarif']);
+    const r = await cliAsync(repo, ['check', '--all', '--format', 'sarif']);
     expect(r.code).toBe(1);
     const sarif = JSON.parse(r.stdout);
     const results = sarif.runs[0].results as Array<{ locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }>;
@@ -133,13 +124,6 @@ describe.skipIf(!preCommit)('the pre-commit framework with .pre-commit-hooks.yam
     g(['add', '.']);
     g(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '-m', 'hooks']);
     return { url: dir, rev: g(['rev-parse', 'HEAD']).stdout.trim() };
-  }
-
-  function binDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
-    writeFileSync(join(dir, 'reflexgen'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-    chmodSync(join(dir, 'reflexgen'), 0o755);
-    return dir;
   }
 
   const cache = mkdtempSync(join(tmpdir(), 'rxpc-'));
@@ -184,7 +168,7 @@ describe.skipIf(!preCommit)('the pre-commit framework with .pre-commit-hooks.yam
     expect((await run(repo, ['install'])).code).toBe(0);
     repo.write('app.py', SQLI_PY);
     repo.add('app.py');
-    const c = await commit(repo, 'vulnerable', { PATH: path, PRE_COMMIT_HOME: cache });
+    const c = await commitAsync(repo, 'vulnerable', { PATH: path, PRE_COMMIT_HOME: cache });
     expect(c.code).not.toBe(0);
     expect(c.stdout + c.stderr).toContain('CWE-89');
     expect(repo.commitCount()).toBe(1);

@@ -3,22 +3,13 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY } from '../helpers/repo.js';
+import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, binDir } from '../helpers/repo.js';
 
 let home: string;
 beforeAll(() => {
   home = makeHome();
 });
 afterAll(() => stopDaemon(home));
-
-/** A directory with a `reflexgen` executable, as an npm install would put on PATH. */
-function binDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
-  const shim = join(dir, 'reflexgen');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-  chmodSync(shim, 0o755);
-  return dir;
-}
 
 describe('reflexgen check', () => {
   it('prints one JSON object with verdict, findings and timings, and exits 1 on block', () => {

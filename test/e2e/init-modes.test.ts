@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, type Run } from '../helpers/repo.js';
+import { CLI, ROOT, makeHome, stopDaemon, TestRepo, SQLI_PY, type Run, cliAsync, commitAsync, binDir } from '../helpers/repo.js';
 import { runAsync } from '../helpers/repo.js';
 import { LINT_STAGED_GLOB, LINT_STAGED_TASK } from '../../cli/init.js';
 
@@ -13,29 +13,11 @@ import { LINT_STAGED_GLOB, LINT_STAGED_TASK } from '../../cli/init.js';
  * resolution decides which file init must edit; REFLEXGEN_SKIP and failMode act on every path.
  */
 
-/** Asynchronous runs: long synchronous spawns starve vitest's worker of its event loop. */
-function cli(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
-}
-
-function commit(repo: TestRepo, message: string, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env(extra));
-}
-
 let home: string;
 beforeAll(() => {
   home = makeHome();
 });
 afterAll(() => stopDaemon(home));
-
-/** A directory with a `reflexgen` executable, as a global npm install would put on PATH. */
-function binDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
-  const shim = join(dir, 'reflexgen');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-  chmodSync(shim, 0o755);
-  return dir;
-}
 
 function lintStaged(repo: TestRepo, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env = repo.env({ PATH: `${binDir()}:${process.env.PATH}`, ...extra });
@@ -65,12 +47,12 @@ describe('init: the hook runs the reflexgen the user installed', () => {
     chmodSync(join(repo.dir, 'node_modules/.bin/reflexgen-hook'), 0o755);
     repo.git(['add', '-f', 'node_modules/.bin/reflexgen-hook']);
     repo.commitNoVerify('a repository that ships its own hook');
-    expect((await cli(repo, ['init'])).code).toBe(0);
+    expect((await cliAsync(repo, ['init'])).code).toBe(0);
     const hook = readFileSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8');
     expect(hook).toContain(`'${process.execPath}' '${join(ROOT, 'dist', 'hook', 'hook.mjs')}'`);
     expect(hook).not.toContain('node_modules');
     stageVulnerable(repo);
-    const r = await commit(repo, 'vulnerable');
+    const r = await commitAsync(repo, 'vulnerable');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('CWE-89');
     expect(existsSync(marker)).toBe(false);
@@ -111,7 +93,7 @@ describe('init --lint-staged: the config lint-staged will use', () => {
     it(`edits ${form.name}, and the real lint-staged then blocks the vulnerable commit`, async () => {
       const repo = lintStagedRepo(form.files, form.pkg);
       const before = repo.read('package.json');
-      const r = await cli(repo, ['init', '--lint-staged']);
+      const r = await cliAsync(repo, ['init', '--lint-staged']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`in ${form.edited}`);
       const cfg = JSON.parse(repo.read(form.edited));
@@ -127,7 +109,7 @@ describe('init --lint-staged: the config lint-staged will use', () => {
       expect(ls.code).not.toBe(0);
       expect(ls.stdout + ls.stderr).toContain('CWE-89');
       // Idempotent.
-      expect((await cli(repo, ['init', '--lint-staged'])).stdout).toContain('lint-staged already runs reflexgen');
+      expect((await cliAsync(repo, ['init', '--lint-staged'])).stdout).toContain('lint-staged already runs reflexgen');
     });
   }
 
@@ -147,7 +129,7 @@ describe('init --lint-staged: the config lint-staged will use', () => {
     it(`stops at ${f} with one line naming the file and the exact entry`, async () => {
       const repo = lintStagedRepo({ [f]: content(f) });
       const pkgBefore = repo.read('package.json');
-      const r = await cli(repo, ['init', '--lint-staged']);
+      const r = await cliAsync(repo, ['init', '--lint-staged']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(`lint-staged reads ${f}`);
@@ -160,13 +142,13 @@ describe('init --lint-staged: the config lint-staged will use', () => {
   it('the entry it prints for JS and YAML forms is the one lint-staged needs: added by hand, lint-staged blocks', async () => {
     for (const f of ['lint-staged.config.js', '.lintstagedrc.yaml']) {
       const repo = lintStagedRepo({ [f]: content(f) });
-      const r = await cli(repo, ['init', '--lint-staged']);
+      const r = await cliAsync(repo, ['init', '--lint-staged']);
       const entry = /add (.+) to its configuration/.exec(r.stderr)?.[1];
       expect(entry, r.stderr).toBeDefined();
       repo.write(f, f.endsWith('.js') ? `export default { '*.md': 'echo md', ${entry} };\n` : `'*.md': echo md\n${entry}\n`);
       repo.add(f);
       // With the entry in place init accepts the file and only wires husky.
-      const again = await cli(repo, ['init', '--lint-staged']);
+      const again = await cliAsync(repo, ['init', '--lint-staged']);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain('lint-staged already runs reflexgen');
       stageVulnerable(repo);
@@ -178,7 +160,7 @@ describe('init --lint-staged: the config lint-staged will use', () => {
 
   it('a package.json without the lint-staged key does not hide lint-staged.config.js (the reported miss)', async () => {
     const repo = lintStagedRepo({ 'lint-staged.config.js': content('lint-staged.config.js') });
-    const r = await cli(repo, ['init', '--lint-staged']);
+    const r = await cliAsync(repo, ['init', '--lint-staged']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('lint-staged reads lint-staged.config.js');
     expect(JSON.parse(repo.read('package.json'))['lint-staged']).toBeUndefined();
@@ -186,7 +168,7 @@ describe('init --lint-staged: the config lint-staged will use', () => {
 
   it('appends to an existing husky hook and leaves its lines alone', async () => {
     const repo = lintStagedRepo({ '.husky/pre-commit': 'npm test\n' });
-    expect((await cli(repo, ['init', '--lint-staged'])).code).toBe(0);
+    expect((await cliAsync(repo, ['init', '--lint-staged'])).code).toBe(0);
     expect(repo.read('.husky/pre-commit')).toBe('npm test\nnpx lint-staged\n');
   });
 });
@@ -194,28 +176,28 @@ describe('init --lint-staged: the config lint-staged will use', () => {
 describe('REFLEXGEN_SKIP and failMode on every path', () => {
   it('skips the hook, check --staged, paths, --all, --diff-base and lint-staged, each saying so', async () => {
     const repo = lintStagedRepo({});
-    expect((await cli(repo, ['init'])).code).toBe(0);
-    expect((await cli(repo, ['init', '--lint-staged'])).code).toBe(0);
+    expect((await cliAsync(repo, ['init'])).code).toBe(0);
+    expect((await cliAsync(repo, ['init', '--lint-staged'])).code).toBe(0);
     stageVulnerable(repo);
     const skip = { REFLEXGEN_SKIP: '1' };
     for (const args of [['check', '--staged'], ['check', 'app.py'], ['check', '--all'], ['check', '--diff-base', 'main']]) {
-      const r = await cli(repo, args, skip);
+      const r = await cliAsync(repo, args, skip);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stderr).toContain('security check skipped (REFLEXGEN_SKIP=1)');
       // Without the switch the same command blocks: the skip is what made it pass.
-      if (args[1] !== '--diff-base') expect((await cli(repo, args)).code, args.join(' ')).toBe(1);
+      if (args[1] !== '--diff-base') expect((await cliAsync(repo, args)).code, args.join(' ')).toBe(1);
     }
     const ls = await lintStaged(repo, skip);
     expect(ls.code).toBe(0);
     expect((await lintStaged(repo)).code).not.toBe(0);
-    const c = await commit(repo, 'skipped', skip);
+    const c = await commitAsync(repo, 'skipped', skip);
     expect(c.code).toBe(0);
     expect(c.stderr).toContain('security check skipped');
   });
 
   it('check --staged follows failMode like the hook when the state dir is broken', async () => {
     const repo = new TestRepo(home, { init: false });
-    expect((await cli(repo, ['init'])).code).toBe(0);
+    expect((await cliAsync(repo, ['init'])).code).toBe(0);
     stageVulnerable(repo);
     // A state dir below a regular file cannot be created (ENOTDIR): the daemon is unreachable.
     const file = join(mkdtempSync(join(tmpdir(), 'rxf-')), 'file');
@@ -223,7 +205,7 @@ describe('REFLEXGEN_SKIP and failMode on every path', () => {
     const broken = { REFLEXGEN_HOME: join(file, 'state') };
     for (const failMode of ['open', 'closed'] as const) {
       repo.write('.reflexgenrc.json', JSON.stringify({ failMode }));
-      const check = await cli(repo, ['check', '--staged'], broken);
+      const check = await cliAsync(repo, ['check', '--staged'], broken);
       const hook = await runAsync(join(repo.dir, '.git', 'hooks', 'pre-commit'), [], repo.dir, repo.env(broken));
       expect(check.code, check.stderr).toBe(failMode === 'open' ? 0 : 1);
       expect(hook.code, hook.stderr).toBe(check.code);

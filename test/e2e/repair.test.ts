@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GEN_SYSTEM, LESSON_SYSTEM, REFINE_SYSTEM, REVIEW_SYSTEM } from '../../daemon/reflexion/prompts.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type RecordedRequest } from '../helpers/fake-llm.js';
-import { cliAsync, commitAsync, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, writeUserConfig } from '../helpers/repo.js';
+import { cliAsync, commitAsync, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY, FIXED_FN, writeUserConfig } from '../helpers/repo.js';
 
 /*
  * Every command that reaches the daemon runs asynchronously: the scripted model is served from
@@ -14,12 +14,6 @@ import { cliAsync, commitAsync, makeHome, stopDaemon, TestRepo, SQLI_PY, SAFE_PY
  * loopback OpenAI-compatible server scripted by each test.
  */
 
-const FIXED_FN = `def unsubscribe():
-    email = request.args.get('email')
-    db = sqlite3.connect('subs.db')
-    cur = db.cursor()
-    cur.execute("DELETE FROM subscriptions WHERE email = ?", (email,))
-    db.commit()`;
 const LESSON = 'LESSON-MARKER-7: bind request values as SQL parameters instead of formatting them into the statement.';
 const answer = (code: string) => `Fixed.\n\n\`\`\`python\n${code}\n\`\`\`\nTITLE: Parameterized SQL\nLESSON: ${LESSON}\n`;
 const STILL_VULNERABLE = answer(FIXED_FN.replace(`"DELETE FROM subscriptions WHERE email = ?", (email,)`, `"DELETE FROM subscriptions WHERE email = '{}'".format(email)`));

@@ -1,5 +1,5 @@
 import { spawnSync, spawn, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -127,13 +127,30 @@ export function runAsync(cmd: string, args: string[], cwd: string, env: NodeJS.P
   });
 }
 
-export function commitAsync(repo: TestRepo, message: string): Promise<Run> {
-  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env());
+export function commitAsync(repo: TestRepo, message: string, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync('git', ['commit', '-q', '-m', message], repo.dir, repo.env(extra));
 }
 
-export function cliAsync(repo: TestRepo, args: string[]): Promise<Run> {
-  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env());
+export function cliAsync(repo: TestRepo, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
 }
+
+/** A directory with a `reflexgen` executable, as an npm install would put on PATH. */
+export function binDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
+  const shim = join(dir, 'reflexgen');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  return dir;
+}
+
+/** SQLI_PY's function with the statement parameterized: what a verified repair of it looks like. */
+export const FIXED_FN = `def unsubscribe():
+    email = request.args.get('email')
+    db = sqlite3.connect('subs.db')
+    cur = db.cursor()
+    cur.execute("DELETE FROM subscriptions WHERE email = ?", (email,))
+    db.commit()`;
 
 export function stopDaemon(home: string): void {
   spawnSync(process.execPath, [CLI, 'daemon', 'stop'], { env: envFor(home), encoding: 'utf8' });
