@@ -23,7 +23,7 @@ import { withModelReview } from '../review/stage.js';
  * the index and the working tree): the daemon never touches the repository.
  */
 
-export interface RepairInput {
+export interface RepairStageInput {
   params: CheckParams;
   config: Config;
   /** The model endpoint was chosen by the repository's (trusted) config file: what is learned stays with it. */
@@ -119,7 +119,7 @@ async function guidanceFor(groups: Map<string, Finding[]>, snapshot: Snapshot, k
 }
 
 interface FileRepairContext {
-  input: RepairInput;
+  input: RepairStageInput;
   llm: EngineDeps['llm'];
   retrieve: Retrieve;
   kb?: Kb;
@@ -199,7 +199,7 @@ async function repairFile(src: SourceFile, targets: Finding[], c: FileRepairCont
   return outcome;
 }
 
-export async function guideAndRepair(input: RepairInput): Promise<RepairStageResult> {
+export async function guideAndRepair(input: RepairStageInput): Promise<RepairStageResult> {
   const { config, snapshot, ctx, params, blocking } = input;
   const result: RepairStageResult = { notices: [] };
   if (blocking.length === 0) return result;
