@@ -112,7 +112,9 @@ async function guidanceFor(groups: Map<string, Finding[]>, snapshot: Snapshot, k
     const code = fs.map((f) => lines.slice(f.startLine - 1, f.endLine).join('\n')).join('\n');
     const cwe = [...new Set(fs.flatMap((f) => f.cwe))];
     // Only the finding's language family: a C system() lesson is noise next to a JS exec finding.
-    const hits = await kb.retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe, repoRoot, strictLanguage: true }, GUIDANCE_PER_FILE).catch(() => []);
+    const found = await kb.retrieve({ text: queryText(fs), code, language: src?.language ?? '', cwe, repoRoot, strictLanguage: true }, GUIDANCE_PER_FILE).catch(() => []);
+    // Shown to a person: only entries about the weaknesses found (no pickle advice for an SQL injection).
+    const hits = cwe.length ? found.filter((h) => h.cwe.some((c) => cwe.includes(c))) : found;
     if (hits.length) guidance.push({ file, cwe, hits: hits.map((h) => ({ id: h.id, title: h.title, cwe: h.cwe, lesson: h.lesson, score: h.score })) });
   }
   return guidance;

@@ -188,3 +188,17 @@ describe('git edge cases', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 });
+
+describe('guidance', () => {
+  it('is only about the weaknesses found and in the finding\'s language', () => {
+    const repo = new TestRepo(home);
+    repo.write('app.py', SQLI_PY);
+    repo.add('app.py');
+    const r = repo.cli(['check', '--staged', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as { guidance?: Array<{ cwe: string[]; hits: Array<{ id: string; cwe: string[] }> }> };
+    const hits = (out.guidance ?? []).flatMap((g) => g.hits.map((h) => ({ ...h, wanted: g.cwe })));
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) expect(h.cwe.some((c) => h.wanted.includes(c)), `${h.id} ${h.cwe.join(',')}`).toBe(true);
+  });
+});
