@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildContext, compilerFlags, cppcheckFlags, reduceFlags, splitCommand, COMPILE_DB_MAX_BYTES } from '../../daemon/analyzers/build-context.js';
 import type { AnalyzeContext, SourceFile } from '../../daemon/analyzers/types.js';
 import { parseConfig } from '../../shared/config.js';
+import { treeWith } from '../helpers/c-project.js';
 
 /*
  * The build context reads untrusted repository files (compile_commands.json, headers) and turns
@@ -15,15 +16,8 @@ import { parseConfig } from '../../shared/config.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rg-bctx-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+const repoWith = (files: Record<string, string>) => treeWith(work, files);
 
-function repoWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(work, 'repo-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
 
 function ctx(repo: string, paths: string[], raw: object = {}): AnalyzeContext {
   const snap = mkdtempSync(join(work, 'snap-'));

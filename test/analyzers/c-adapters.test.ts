@@ -9,6 +9,9 @@ import { cppcheckAnalyzer, cppcheckReport } from '../../daemon/analyzers/cppchec
 import { gccAnalyzer, parseGccDiagnostics } from '../../daemon/analyzers/gcc.js';
 import type { Analyzer, AnalyzeContext, AnalyzerRun, SourceFile } from '../../daemon/analyzers/types.js';
 import { parseConfig } from '../../shared/config.js';
+import { ARR_C, BAD_C, MAIN_C, UTIL_H, treeWith } from '../helpers/c-project.js';
+
+const repoWith = (files: Record<string, string>) => treeWith(work, files);
 
 /*
  * The C/C++ adapters with the real gcc, clang and cppcheck (Debian), on small repositories in temp
@@ -29,24 +32,6 @@ const tools = has('gcc') && has('clang') && has('cppcheck');
 const work = mkdtempSync(join(tmpdir(), 'rg-cadapt-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-export const UTIL_H = '#ifndef UTIL_H\n#define UTIL_H\n#include <stdlib.h>\n#define RELEASE(p) free(p)\n#endif\n';
-// Line 10 uses buf after RELEASE (a macro from include/util.h) freed it.
-export const MAIN_C = `#include <stdio.h>
-#include <string.h>
-#include "util.h"
-
-int main(void) {
-    char *buf = malloc(64);
-    if (buf == NULL) return 1;
-    strcpy(buf, "hello");
-    RELEASE(buf);
-    printf("%s\\n", buf);
-    return 0;
-}
-`;
-// cppcheck finds the write past the end on line 3.
-const ARR_C = 'int fill(void) {\n    char b[4];\n    b[4] = 0;\n    return b[0];\n}\n';
-const BAD_C = '#include "nothere.h"\nint g(void) { return NOTHERE; }\n';
 const UAF_ARR_C = `#include <stdlib.h>
 #include <stdio.h>
 int main(void) {
@@ -60,14 +45,6 @@ int main(void) {
 }
 `;
 
-function repoWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(work, 'repo-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
 
 /** A snapshot of the staged paths (the daemon writes only those), analyzing against the repo's work tree. */
 function ctxFor(repo: string, staged: Record<string, string>, raw: object = {}): AnalyzeContext {

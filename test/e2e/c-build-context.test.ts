@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, stopDaemon, TestRepo } from '../helpers/repo.js';
+import { ARR_C, BAD_C, MAIN_C, UTIL_H } from '../helpers/c-project.js';
 
 /*
  * C/C++ projects through the real hook, real git, the real daemon and the real gcc/clang/cppcheck:
@@ -11,22 +12,6 @@ import { makeHome, stopDaemon, TestRepo } from '../helpers/repo.js';
  * old free-form `args`.
  */
 
-const UTIL_H = '#ifndef UTIL_H\n#define UTIL_H\n#include <stdlib.h>\n#define RELEASE(p) free(p)\n#endif\n';
-const MAIN_C = `#include <stdio.h>
-#include <string.h>
-#include "util.h"
-
-int main(void) {
-    char *buf = malloc(64);
-    if (buf == NULL) return 1;
-    strcpy(buf, "hello");
-    RELEASE(buf);
-    printf("%s\\n", buf);
-    return 0;
-}
-`;
-const ARR_C = 'int fill(void) {\n    char b[4];\n    b[4] = 0;\n    return b[0];\n}\n';
-const BAD_C = '#include "nothere.h"\nint g(void) { return NOTHERE; }\n';
 
 let home: string;
 const work = mkdtempSync(join(tmpdir(), 'rg-e2e-c-'));
