@@ -106,7 +106,7 @@ const clientMod = await import(${JSON.stringify(url('hook/client.js'))});
 const t1 = performance.now();
 const { root, gitDir, files } = await rc.collectChanges({ cwd: process.cwd(), mode: 'staged', client: 'hook' });
 const t2 = performance.now();
-cfgMod.readConfigHints(root);
+await cfgMod.readConfigHints(root);
 const t3 = performance.now();
 const c = await clientMod.connectDaemon({ client: 'hook' });
 const t4 = performance.now();

@@ -37,7 +37,7 @@ export function registerGenerateCommand(program: Command): void {
       if (!language) throw new UserError('say which language with --language');
       // The daemon resolves the model from the user's settings (and a trusted repository file).
       const repoRoot = await repoInfo(process.cwd()).then((r) => r.root).catch(() => undefined);
-      const env = llmEnv(readConfigHints(repoRoot ?? process.cwd()).apiKeyEnv);
+      const env = llmEnv((await readConfigHints(repoRoot ?? process.cwd())).apiKeyEnv);
       const path = opts.file ? basename(opts.file) : undefined;
       const r = await withDaemon((c) =>
         call(c, 'generate', { language, task, incomplete, path, noReflect: !opts.reflect, ...(repoRoot ? { repoRoot } : {}), llmEnv: env }, (p) => {

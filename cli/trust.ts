@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CONFIG_FILE, sensitiveSettings } from '../shared/config.js';
+import { CONFIG_FILE, parseConfig, sensitiveSettings } from '../shared/config.js';
 import { UserError } from '../shared/errors.js';
 import { repoInfo } from '../shared/git.js';
 import { stateDir } from '../shared/paths.js';
@@ -24,7 +24,6 @@ async function currentFile(cwd: string): Promise<{ root: string; text: string; s
   } catch (err) {
     throw new UserError(`${CONFIG_FILE}: not valid JSON (${(err as Error).message})`);
   }
-  const { parseConfig } = await import('../shared/config.js');
   parseConfig(raw);
   return { root, text: read.text, sha256: contentHash(read.text) };
 }

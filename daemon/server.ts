@@ -21,6 +21,7 @@ import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
 import { findHandler } from './handlers/index.js';
 import type { DaemonContext, Handler, RequestContext } from './handlers/types.js';
 import { describeZodError } from '../shared/config.js';
+import { cleanLine } from '../shared/terminal-text.js';
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
@@ -50,8 +51,7 @@ const MAX_IN_FLIGHT = 8;
 
 /** A client-chosen string, cut short and made printable for an error message or the log. */
 function shown(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = s.slice(0, 64).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  const clean = cleanLine(s.slice(0, 64));
   return s.length > 64 ? `${clean}...` : clean;
 }
 

@@ -11,6 +11,7 @@ import { RpcError } from '../shared/rpc.js';
 import { connectWs, HandshakeError, MessageTooLargeError, type CloseInfo, type WsLite } from './ws-client.js';
 import { readToken } from '../shared/token.js';
 import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
+import { cleanLine } from '../shared/terminal-text.js';
 
 /*
  * The client side of the daemon protocol, used by the git hook and every CLI command that needs
@@ -26,8 +27,7 @@ export class DaemonUnavailableError extends Error {
 
 /** Text from the daemon or its files, made safe for one terminal line. */
 function printable(s: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = s.replace(/\x1b\[[0-?]*[ -\/]*[@-~]/g, '').replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
+  const clean = cleanLine(s).trim();
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 

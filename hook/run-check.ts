@@ -168,7 +168,7 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
   // Before the change is read: anything staged after this point shows up as a different tree.
   const treeBefore = opts.mode === 'staged' ? await indexTree(opts.cwd) : undefined;
   const { root, gitDir, files } = await collectChanges(opts);
-  const hints = readConfigHints(root);
+  const hints = await readConfigHints(root);
   // Nothing any analyzer could look at: answer without waking the daemon.
   if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
     return {

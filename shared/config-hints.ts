@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { readRepoFile } from './repo-files.js';
 import { apiKeyEnvFrom, userConfigPath } from './user-settings.js';
 
 /*
@@ -16,31 +16,19 @@ export interface ConfigHints {
 
 const MAX_HINT_BYTES = 256 * 1024;
 
-/** A small regular file's JSON, or undefined: never follows a link, never reads past the cap. */
-function readSmallJson(file: string): unknown {
-  let fd: number | undefined;
+/** A small regular file's JSON, or undefined (absent, refused, or not JSON). */
+async function readSmallJson(file: string): Promise<{ failMode?: unknown } | undefined> {
+  const read = await readRepoFile(dirname(file), basename(file), MAX_HINT_BYTES);
+  if (read.kind !== 'ok') return undefined;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_HINT_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return JSON.parse(buf.subarray(0, got).toString('utf8'));
+    return JSON.parse(read.text) as { failMode?: unknown };
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
-export function readConfigHints(repoRoot: string, env: NodeJS.ProcessEnv = process.env): ConfigHints {
-  const user = readSmallJson(userConfigPath(env)) as { failMode?: unknown } | undefined;
-  const repo = readSmallJson(join(repoRoot, '.reflexgenrc.json')) as { failMode?: unknown } | undefined;
+export async function readConfigHints(repoRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigHints> {
+  const [user, repo] = await Promise.all([readSmallJson(userConfigPath(env)), readSmallJson(`${repoRoot}/.reflexgenrc.json`)]);
   const failMode = repo?.failMode ?? user?.failMode;
   return { failMode: failMode === 'closed' ? 'closed' : 'open', apiKeyEnv: apiKeyEnvFrom(user) };
 }

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { readFile } from 'node:fs/promises';
 import { LlmConfigSchema, RepairPolicySchema } from './llm-config.js';
+import { stateDir } from './paths.js';
+import { readRepoFile, REPO_FILE_CAPS } from './repo-files.js';
+import { contentHash, trustedHash } from './trust.js';
+import { userConfigPath } from './user-settings.js';
 
 export const CONFIG_FILE = '.reflexgenrc.json';
 
@@ -216,14 +221,8 @@ export interface LoadOptions {
  * that exact content. Throws UserError with one line on a bad file.
  */
 export async function loadEffectiveConfig(repoRoot: string | undefined, opts: LoadOptions): Promise<LoadedConfig> {
-  const [{ readRepoFile, REPO_FILE_CAPS }, { userConfigPath }, { contentHash, trustedHash }] = await Promise.all([
-    import('./repo-files.js'),
-    import('./user-settings.js'),
-    import('./trust.js'),
-  ]);
   const notices: string[] = [];
   const userPath = userConfigPath(opts.env);
-  const { readFile } = await import('node:fs/promises');
   let user: Raw = {};
   const userText = await readFile(userPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
@@ -258,7 +257,6 @@ export async function loadEffectiveConfig(repoRoot: string | undefined, opts: Lo
 
 /** The effective settings alone (CLI commands that only need them). */
 export async function loadConfig(repoRoot: string | undefined, env: NodeJS.ProcessEnv = process.env, state?: string): Promise<Config> {
-  const { stateDir } = await import('./paths.js');
   return (await loadEffectiveConfig(repoRoot, { env, stateDir: state ?? stateDir(env) })).config;
 }
 

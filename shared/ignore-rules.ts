@@ -1,5 +1,6 @@
 import ignorePackage, { type Ignore } from 'ignore';
 import { git } from './git.js';
+import { readRepoFile } from './repo-files.js';
 
 /*
  * Which files a check leaves out: `exclude` from the config and the `.reflexgenignore` file, both
@@ -72,30 +73,16 @@ export async function readIgnoreFile(repoRoot: string, opts: { fromIndex?: boole
       return { patterns: parseIgnoreFile(body.toString('utf8')), source: 'index' };
     }
   }
-  const { open } = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  const { join } = await import('node:path');
-  let fh;
-  try {
-    // O_NOFOLLOW: a symlink fails to open instead of being read; O_NONBLOCK: a FIFO cannot stall us.
-    fh = await open(join(repoRoot, IGNORE_FILE), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { patterns: [] };
-    if (code === 'ELOOP') return { patterns: [], notice: `${IGNORE_FILE} is a symlink: not followed, not used` };
-    return { patterns: [], notice: `${IGNORE_FILE} cannot be read (${code ?? 'error'}): not used` };
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { patterns: [], notice: `${IGNORE_FILE} is not a regular file: not used` };
-    if (st.size > IGNORE_FILE_MAX_BYTES) return { patterns: [], notice: `${IGNORE_FILE} is larger than ${IGNORE_FILE_MAX_BYTES / 1024} KiB: not used` };
-    const buf = Buffer.alloc(IGNORE_FILE_MAX_BYTES + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > IGNORE_FILE_MAX_BYTES) return { patterns: [], notice: `${IGNORE_FILE} is larger than ${IGNORE_FILE_MAX_BYTES / 1024} KiB: not used` };
-    return { patterns: parseIgnoreFile(buf.subarray(0, bytesRead).toString('utf8')), source: 'worktree' };
-  } finally {
-    await fh.close();
-  }
+  const read = await readRepoFile(repoRoot, IGNORE_FILE, IGNORE_FILE_MAX_BYTES);
+  if (read.kind === 'absent') return { patterns: [] };
+  if (read.kind === 'ok') return { patterns: parseIgnoreFile(read.text), source: 'worktree' };
+  const why = {
+    symlink: 'is a symlink: not followed',
+    'not-a-file': 'is not a regular file',
+    'too-large': `is larger than ${IGNORE_FILE_MAX_BYTES / 1024} KiB`,
+    unreadable: `cannot be read (${read.code ?? 'error'})`,
+  }[read.because];
+  return { patterns: [], notice: `${IGNORE_FILE} ${why}: not used` };
 }
 
 /** `exclude` from the config plus the ignore file's patterns, and the ignore file's notice if any. */

@@ -8,10 +8,13 @@ import { join } from 'node:path';
  * stall the daemon's event loop (and with it every other repository's check) nor blow up its memory.
  */
 
+/** Why a file was refused, for callers that word it their own way; `reason` is a ready one-liner. */
+export type RefusedBecause = 'symlink' | 'not-a-file' | 'too-large' | 'unreadable';
+
 export type RepoFileRead =
   | { kind: 'absent' }
-  | { kind: 'ok'; text: string; bytes: number }
-  | { kind: 'refused'; reason: string };
+  | { kind: 'ok'; text: string; bytes: number; mtimeMs: number }
+  | { kind: 'refused'; because: RefusedBecause; reason: string; code?: string };
 
 export const REPO_FILE_CAPS = {
   config: 256 * 1024,
@@ -24,6 +27,15 @@ function human(n: number): string {
   return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(0)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
+const symlink = (rel: string): RepoFileRead => ({ kind: 'refused', because: 'symlink', reason: `${rel} is a symbolic link; RefleXGen reads only regular files from a repository` });
+const notAFile = (rel: string): RepoFileRead => ({ kind: 'refused', because: 'not-a-file', reason: `${rel} is not a regular file` });
+const unreadable = (rel: string, code: string | undefined, err: unknown): RepoFileRead => ({
+  kind: 'refused',
+  because: 'unreadable',
+  reason: `${rel}: cannot be read (${code ?? (err as Error).message})`,
+  ...(code ? { code } : {}),
+});
+
 /** Reads `<root>/<rel>` as UTF-8 if it is a regular file no larger than maxBytes. Never throws. */
 export async function readRepoFile(root: string, rel: string, maxBytes: number): Promise<RepoFileRead> {
   const file = join(root, rel);
@@ -33,18 +45,18 @@ export async function readRepoFile(root: string, rel: string, maxBytes: number):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'absent' };
-    return { kind: 'refused', reason: `${rel}: cannot be read (${code ?? (err as Error).message})` };
+    return unreadable(rel, code, err);
   }
-  if (st.isSymbolicLink()) return { kind: 'refused', reason: `${rel} is a symbolic link; RefleXGen reads only regular files from a repository` };
-  if (!st.isFile()) return { kind: 'refused', reason: `${rel} is not a regular file` };
-  if (st.size > maxBytes) return { kind: 'refused', reason: `${rel} is ${human(st.size)}, over the ${human(maxBytes)} limit` };
+  if (st.isSymbolicLink()) return symlink(rel);
+  if (!st.isFile()) return notAFile(rel);
+  if (st.size > maxBytes) return { kind: 'refused', because: 'too-large', reason: `${rel} is ${human(st.size)}, over the ${human(maxBytes)} limit` };
   let fh;
   try {
     // O_NOFOLLOW closes the window between lstat and open in which the file could become a link.
     const { constants } = await import('node:fs');
     fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const st2 = await fh.stat();
-    if (!st2.isFile()) return { kind: 'refused', reason: `${rel} is not a regular file` };
+    if (!st2.isFile()) return notAFile(rel);
     // Read at most one byte past the cap: a file that grew since lstat is still refused.
     const buf = Buffer.alloc(Math.min(st2.size, maxBytes) + 1);
     let got = 0;
@@ -53,13 +65,13 @@ export async function readRepoFile(root: string, rel: string, maxBytes: number):
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > maxBytes) return { kind: 'refused', reason: `${rel} is over the ${human(maxBytes)} limit` };
-    return { kind: 'ok', text: buf.subarray(0, got).toString('utf8'), bytes: got };
+    if (got > maxBytes) return { kind: 'refused', because: 'too-large', reason: `${rel} is over the ${human(maxBytes)} limit` };
+    return { kind: 'ok', text: buf.subarray(0, got).toString('utf8'), bytes: got, mtimeMs: st2.mtimeMs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return { kind: 'refused', reason: `${rel} is a symbolic link; RefleXGen reads only regular files from a repository` };
+    if (code === 'ELOOP') return symlink(rel);
     if (code === 'ENOENT') return { kind: 'absent' };
-    return { kind: 'refused', reason: `${rel}: cannot be read (${code ?? (err as Error).message})` };
+    return unreadable(rel, code, err);
   } finally {
     await fh?.close().catch(() => undefined);
   }

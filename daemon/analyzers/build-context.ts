@@ -1,9 +1,9 @@
-import { constants as fsConstants } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { C_STANDARDS, DEFINE_RE, analyzerArgs, type AnalyzerId, type AnalyzerOptions } from '../../shared/config.js';
 import { runTool } from './process.js';
 import type { AnalyzeContext, SourceFile } from './types.js';
+import { readRepoFile, type RefusedBecause } from '../../shared/repo-files.js';
 
 /*
  * How the project's own compiler sees a file: include directories, macros, language standard.
@@ -75,29 +75,12 @@ async function confineDir(repo: string, abs: string): Promise<string | undefined
   }
 }
 
-/**
- * Reads a repository file that must be a regular file (no symlink, no device, no FIFO) of at most
- * maxBytes; undefined with a reason otherwise. O_NOFOLLOW + fstat: no window between check and read.
- */
-export async function readRegularFile(path: string, maxBytes: number): Promise<{ text?: string; problem?: string; mtimeMs?: number; size?: number }> {
-  let fh;
-  try {
-    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
-    return { problem: code === 'ELOOP' ? 'is a symlink: ignored' : `cannot be read (${code ?? 'error'})` };
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { problem: 'is not a regular file: ignored' };
-    if (st.size > maxBytes) return { problem: `is larger than ${maxBytes} bytes: ignored` };
-    const buf = Buffer.alloc(st.size);
-    const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-    return { text: buf.subarray(0, bytesRead).toString('utf8'), mtimeMs: st.mtimeMs, size: st.size };
-  } finally {
-    await fh.close();
-  }
+/** How a refused compilation database is named in the notes. */
+function refusedNote(because: RefusedBecause, code?: string): string {
+  if (because === 'symlink') return 'is a symlink: ignored';
+  if (because === 'not-a-file') return 'is not a regular file: ignored';
+  if (because === 'too-large') return `is larger than ${COMPILE_DB_MAX_BYTES} bytes: ignored`;
+  return `cannot be read (${code ?? 'error'})`;
 }
 
 /** Splits a compile command the way a POSIX shell would split words (quotes and backslashes; nothing is expanded). */
@@ -217,13 +200,13 @@ async function loadDatabase(repo: string, logical: string): Promise<{ db?: Datab
     const abs = join(repo, name);
     // The build/ directory itself must not be a link out of the repository either.
     if (name.includes('/') && (await confineDir(repo, dirname(abs))) === undefined) continue;
-    const got = await readRegularFile(abs, COMPILE_DB_MAX_BYTES);
-    if (got.problem) {
-      notes.push(`${name} ${got.problem}`);
+    const got = await readRepoFile(repo, name, COMPILE_DB_MAX_BYTES);
+    if (got.kind === 'refused') {
+      notes.push(`${name} ${refusedNote(got.because, got.code)}`);
       continue;
     }
-    if (got.text === undefined) continue;
-    const key = `${abs}\0${got.mtimeMs}\0${got.size}`;
+    if (got.kind === 'absent') continue;
+    const key = `${abs}\0${got.mtimeMs}\0${got.bytes}`;
     const hit = dbCache.get(key);
     if (hit) return { db: hit, notes };
     let raw: unknown;
@@ -404,8 +387,8 @@ async function inferIncludeDirs(repo: string, f: SourceFile, staged: ReadonlySet
       if (found && !seen.has(found) && followed < HEADERS_FOLLOWED) {
         seen.add(found);
         followed++;
-        const got = await readRegularFile(join(repo, found), HEADER_MAX_BYTES).catch(() => ({ text: undefined }));
-        if (got.text !== undefined) queue.push({ path: found, content: got.text });
+        const got = await readRepoFile(repo, found, HEADER_MAX_BYTES);
+        if (got.kind === 'ok') queue.push({ path: found, content: got.text });
       }
     }
   }

@@ -78,11 +78,11 @@ describe('settings layers', () => {
     );
   });
 
-  it('the hook forwards the key variable the user named, never the one a repository names', () => {
+  it('the hook forwards the key variable the user named, never the one a repository names', async () => {
     const s = setup({ failMode: 'closed', llm: { apiKeyEnv: 'AWS_SECRET_ACCESS_KEY' } }, { llm: { apiKeyEnv: 'MY_LLM_KEY' } });
-    expect(readConfigHints(s.repo, s.env)).toEqual({ failMode: 'closed', apiKeyEnv: 'MY_LLM_KEY' });
+    expect(await readConfigHints(s.repo, s.env)).toEqual({ failMode: 'closed', apiKeyEnv: 'MY_LLM_KEY' });
     const t = setup({ llm: { apiKeyEnv: 'AWS_SECRET_ACCESS_KEY' } });
-    expect(readConfigHints(t.repo, t.env).apiKeyEnv).toBe('OPENAI_API_KEY');
+    expect((await readConfigHints(t.repo, t.env)).apiKeyEnv).toBe('OPENAI_API_KEY');
   });
 });
 
@@ -97,7 +97,7 @@ describe('reading a repository file', () => {
     expect(await readRepoFile(dir, 'fifo', 1024)).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not a regular file') });
     expect(await readRepoFile(dir, 'big', 1024)).toMatchObject({ kind: 'refused', reason: expect.stringContaining('over the 1 KiB limit') });
     expect(await readRepoFile(dir, 'missing', 1024)).toEqual({ kind: 'absent' });
-    expect(await readRepoFile(dir, 'ok', 1024)).toEqual({ kind: 'ok', text: 'hello', bytes: 5 });
+    expect(await readRepoFile(dir, 'ok', 1024)).toMatchObject({ kind: 'ok', text: 'hello', bytes: 5 });
   });
 });
 
