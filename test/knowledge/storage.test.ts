@@ -99,19 +99,32 @@ describe('storage', () => {
   test('updates append lines; compaction (on demand and on its schedule) folds them', async () => {
     const dir = tempDir();
     const file = join(dir, 'entries.db');
-    const kb = await KnowledgeBase.open({ dir, compactEveryMs: 150, flushEveryMs: 60_000 });
+    // Phase 1: no scheduled compaction can race the count of appended lines (a loaded CI
+    // machine once let a 150 ms timer fire in the middle of the 20 updates).
+    let kb = await KnowledgeBase.open({ dir, compactEveryMs: 0, flushEveryMs: 60_000 });
+    let docs = 0;
     try {
       await kb.compact();
       const base = lines(file).length;
       const e = await kb.add({ id: 'manual:c', title: 'counted', cwe: '22', language: 'py', lesson: 'resolve and check the path' });
       for (let i = 0; i < 20; i++) await kb.learn({ language: 'py', cwe: '22', secureCode: `x = ${i}`, lesson: 'l' }, [e.id]);
       expect(lines(file).length).toBeGreaterThan(base + 20);
-      await new Promise((r) => setTimeout(r, 400));
-      const docs = kb.list().length;
-      expect(lines(file).length).toBe(docs);
-      expect(kb.get('manual:c')?.helped).toBe(20);
+      docs = kb.list().length;
       await kb.compact();
       expect(lines(file).length).toBe(docs);
+      expect(kb.get('manual:c')?.helped).toBe(20);
+    } finally {
+      await kb.close();
+    }
+    // Phase 2: the schedule alone folds new update lines.
+    kb = await KnowledgeBase.open({ dir, compactEveryMs: 100, flushEveryMs: 60_000 });
+    try {
+      for (let i = 0; i < 5; i++) await kb.learn({ language: 'py', cwe: '22', secureCode: `y = ${i}`, lesson: 'l' }, ['manual:c']);
+      const total = kb.list().length;
+      const deadline = Date.now() + 10_000;
+      while (lines(file).length !== total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(lines(file).length).toBe(total);
+      expect(kb.get('manual:c')?.helped).toBe(25);
     } finally {
       await kb.close();
     }
