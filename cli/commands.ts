@@ -32,6 +32,7 @@ async function printStatus(format: string): Promise<void> {
         `memory: rss ${fmtBytes(s.memory.rss)}, heap ${fmtBytes(s.memory.heapUsed)}`,
         ...(s.watcher ? [`watcher: ${s.watcher.repos} repo(s), ${s.watcher.queued} queued${s.watcher.running ? ', analyzing' : ''}, ${s.watcher.runs} pre-analyses`] : []),
         ...(s.cache ? [`cache: ${s.cache.hits} hits, ${s.cache.misses} misses (${Math.round(s.cache.hitRate * 100)}% hit rate), ${s.cache.analyzerRuns} analyzer runs`] : []),
+        ...(s.verdicts ? [`verdicts: ${s.verdicts.hits} answered from memory, ${s.verdicts.misses} checked (${s.verdicts.entries} remembered)`] : []),
       ].join('\n') + '\n',
     );
   } catch (err) {

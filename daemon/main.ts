@@ -12,7 +12,7 @@ import { DaemonServer } from './server.js';
 import { registerHandlers } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
 import type { MethodName } from '../shared/protocol.js';
-import { checkHandler } from './handlers/check.js';
+import { checkHandler, verdictHandler } from './handlers/check.js';
 import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
 import { getWatcher } from './watcher.js';
 import { cancelCodeqlRuns } from './analyzers/codeql.js';
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     // place; typed by the contract, so a method without a handler does not compile.
     const handlers: Record<Exclude<MethodName, 'hello'>, Handler<any, any>> = {
       check: checkHandler,
+      verdict: verdictHandler,
       status: statusHandler,
       shutdown: shutdownHandler,
       watch: watchHandler,

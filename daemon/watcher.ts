@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { loadConfig } from '../shared/config.js';
-import { reviewInBackground } from './review/stage.js';
-import { excludeRules } from '../shared/ignore-rules.js';
+import { sameIdentity } from '../shared/index-identity.js';
+import { rememberedLlmEnv } from './review/stage.js';
 import { readRepos, writeRepos, addRepo, type RepoEntry } from '../shared/repos.js';
 import { stagedChanges } from '../shared/staged.js';
-import type { DaemonContext } from './handlers/types.js';
-import { runAnalyzers } from './pipeline/analyze.js';
-import { materialize, snapshotTarget } from './pipeline/snapshot.js';
-import { getBlobMemory, getCache } from './services/cache.js';
+import type { DaemonContext, RequestContext } from './handlers/types.js';
+import { checkChange } from './pipeline/check.js';
+import { getVerdictMemo, identityOf, memoizable, memoKey, policyFingerprint } from './pipeline/verdict-memo.js';
 
 /*
  * Starts analysis at `git add`: watches each registered repo's index and HEAD (inside the real
@@ -135,21 +133,33 @@ export class RepoWatcher {
     }
   }
 
+  /*
+   * The same check the hook would ask for, with the model variables the repository's last check
+   * brought (the daemon's own are never used), minus guidance and repair: those wait for the commit.
+   * A final answer is remembered under the index's content identity, read before and after, so the
+   * commit that follows is one lookup.
+   */
   private async preAnalyze(entry: RepoEntry, signal: AbortSignal): Promise<void> {
     if (!existsSync(entry.gitDir)) return this.unwatch(entry.root);
     // Mid-rebase or mid-merge states are fine to skip: the hook's own check will run.
     if (existsSync(join(entry.gitDir, 'index.lock'))) return;
-    const config = await loadConfig(entry.root, process.env, this.daemon.stateDir);
+    const indexFile = join(entry.gitDir, 'index');
+    const before = identityOf(entry.gitDir, indexFile);
+    const policy = before ? await policyFingerprint(entry.root, this.daemon.stateDir).catch(() => undefined) : undefined;
     const changes = await stagedChanges(entry.root);
     if (signal.aborted || changes.length === 0) return;
-    const excluded = await excludeRules(entry.root, config.exclude, { fromIndex: true });
-    const snapshot = await materialize(entry.root, changes, excluded.patterns, { memory: getBlobMemory(this.daemon) });
-    try {
-      await runAnalyzers({ ...snapshotTarget(snapshot), repoRoot: entry.root, config, signal, cache: getCache(this.daemon) });
-      await reviewInBackground(entry.root, snapshot.files, changes, config, signal);
-    } finally {
-      await snapshot.dispose();
-    }
+    const remembered = rememberedLlmEnv(entry.root);
+    const llmEnv = remembered ?? {};
+    const ctx: RequestContext = { daemon: this.daemon, requestId: 'watcher', progress: () => undefined, signal };
+    const { result, complete } = await checkChange({ repoRoot: entry.root, gitDir: entry.gitDir, mode: 'staged', files: changes, llmEnv }, ctx, {
+      guideAndRepair: false,
+      review: remembered !== undefined,
+    });
+    if (!complete || !before || !policy || signal.aborted || !memoizable(result)) return;
+    const after = identityOf(entry.gitDir, indexFile);
+    if (!after || !sameIdentity(before, after)) return;
+    if ((await policyFingerprint(entry.root, this.daemon.stateDir).catch(() => undefined)) !== policy) return;
+    getVerdictMemo(this.daemon).set(memoKey(entry.root, entry.gitDir, after, llmEnv), policy, result);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, fstatSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -50,8 +49,21 @@ function invalid(what: string, v: GeneratedValidator): Error {
   return new DaemonUnavailableError(`the daemon sent an invalid ${what}${e ? ` (${e.instancePath || '/'} ${e.message ?? ''})` : ''}`);
 }
 
+/** `{ result?: CheckResult }`: a miss is an empty object. */
+const verdictResult: GeneratedValidator = (data: unknown) => {
+  verdictResult.errors = null;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    verdictResult.errors = [{ instancePath: '', message: 'must be object' }];
+    return false;
+  }
+  const r = (data as { result?: unknown }).result;
+  if (r === undefined || validate.CheckResult(r)) return true;
+  verdictResult.errors = (validate.CheckResult.errors ?? []).map((e) => ({ ...e, instancePath: `/result${e.instancePath}` }));
+  return false;
+};
+
 /** Result validators for the requests whose answers the hook acts on. */
-const RESULT_VALIDATORS: Record<string, GeneratedValidator> = { hello: validate.HelloResult, check: validate.CheckResult };
+const RESULT_VALIDATORS: Record<string, GeneratedValidator> = { hello: validate.HelloResult, check: validate.CheckResult, verdict: verdictResult };
 
 export class DaemonClient {
   private nextId = 1;
@@ -225,6 +237,17 @@ async function retire(c: DaemonClient, paths: DaemonPaths): Promise<void> {
   }
 }
 
+/*
+ * The variables with which git points its commands at one repository (`git rev-parse
+ * --local-env-vars`): a hook runs with them set, and a daemon started from that hook would apply
+ * one commit's index (`.git/index.lock` of a `commit -a`) to every repository it serves later.
+ */
+const GIT_LOCAL_ENV = /^GIT_(ALTERNATE_OBJECT_DIRECTORIES|CONFIG|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+|OBJECT_DIRECTORY|DIR|WORK_TREE|IMPLICIT_WORK_TREE|GRAFT_FILE|INDEX_FILE|NO_REPLACE_OBJECTS|REPLACE_REF_BASE|PREFIX|INTERNAL_SUPER_PREFIX|SHALLOW_FILE|COMMON_DIR)$/;
+
+export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !GIT_LOCAL_ENV.test(k)));
+}
+
 function daemonEntry(): string {
   return join(packageRoot(), 'dist', 'daemon', 'main.js');
 }
@@ -271,6 +294,8 @@ const unlessUnsafe = (err: unknown): undefined => {
  */
 async function spawnDaemon(paths: DaemonPaths, client: string, timeoutMs: number): Promise<DaemonClient> {
   ensurePrivateDir(paths.state);
+  // Only starting a daemon spawns anything: the hook's cached answer does not load child_process.
+  const { spawn } = await import('node:child_process');
   let errFd: number | 'ignore' = 'ignore';
   try {
     errFd = openSync(join(paths.state, 'daemon.stderr'), 'a', 0o600);
@@ -281,7 +306,7 @@ async function spawnDaemon(paths: DaemonPaths, client: string, timeoutMs: number
   const child = spawn(process.execPath, ['--expose-gc', daemonEntry()], {
     detached: true,
     stdio: ['ignore', 'ignore', errFd, 'pipe'],
-    env: { ...process.env, REFLEXGEN_START_FD: '3' },
+    env: { ...daemonEnv(process.env), REFLEXGEN_START_FD: '3' },
   });
   if (typeof errFd === 'number') closeSync(errFd);
   let exited: number | null | undefined;
@@ -326,6 +351,8 @@ export interface ConnectOptions {
   /** Start one when none answers (default true). */
   start?: boolean;
   startTimeoutMs?: number;
+  /** Told when the caller has to wait for a daemon to start. */
+  onWait?: (message: string) => void;
 }
 
 /**
@@ -365,6 +392,7 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
     }
     if (c) return c;
     if (existsSync(paths.socket)) rmSync(paths.socket, { force: true }); // stale: nothing answered on it
+    opts.onWait?.('starting the security daemon (the first check after it stopped loads the analyzers)');
     return await spawnDaemon(paths, client, timeoutMs);
   } finally {
     await release().catch(() => undefined);

@@ -98,7 +98,8 @@ export function renderReport(r: CheckResult, opts: RenderOptions = {}): string {
   if (extra.length) lines.push(pc.dim(`reflexgen: ${extra.join('; ')}`));
   const ran = r.analyzers.filter((a) => a.state === 'ok').map((a) => L(`${a.id}${a.version ? ` ${a.version}` : ''}`));
   const ms = r.timings.totalMs;
-  const summary = ran.length ? `analyzed with ${ran.join(', ')}${ms !== undefined ? ` in ${ms} ms` : ''}` : r.analyzers.length ? 'no analyzer could run' : `no file ${scope.what} has an analyzer`;
+  const when = r.timings.memoized ? ' (verdict known since `git add`)' : ms !== undefined ? ` in ${ms} ms` : '';
+  const summary = ran.length ? `analyzed with ${ran.join(', ')}${when}` : r.analyzers.length ? 'no analyzer could run' : `no file ${scope.what} has an analyzer`;
   if (r.verdict === 'block') {
     lines.push(pc.red(pc.bold(scope.commit ? 'reflexgen: commit blocked' : 'reflexgen: check failed')) + pc.dim(` (${summary})`));
     lines.push(

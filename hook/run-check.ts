@@ -1,12 +1,16 @@
 import { readConfigHints } from '../shared/config-hints.js';
 import { UserError, oneLine } from '../shared/errors.js';
-import { git, hookRepoInfo, repoInfo } from '../shared/git.js';
+import { git, repoInfo, type RepoInfo } from '../shared/git.js';
+import { hookRepoInfo } from '../shared/hook-repo.js';
+import { indexIdentity, sameIdentity, type IndexIdentity } from '../shared/index-identity.js';
+import { indexFileFor, indexStamp, stampChecksum } from '../shared/index-state.js';
 import { languageOf } from '../shared/languages.js';
 import type { CheckResult, FileChange } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
 import { ErrorCodes } from '../shared/protocol-constants.js';
 import { stagedChanges } from '../shared/staged.js';
-import { connectDaemon, DaemonUnavailableError, type ProgressHandler } from './client.js';
+import { llmEnv } from './cached-verdict.js';
+import { connectDaemon, DaemonUnavailableError, type DaemonClient, type ProgressHandler } from './client.js';
 
 /*
  * What the pre-commit hook and `reflexgen check` share: collect the change, ask the daemon,
@@ -38,6 +42,31 @@ export async function indexTree(cwd: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * What the staged change was read from, to tell afterwards whether the index moved under the check:
+ * the file's stamp (unchanged: nothing happened), else its content identity read without git, else,
+ * for index formats that reader does not know, the tree `git write-tree` makes of it.
+ */
+interface IndexGuard {
+  file: string;
+  stamp?: string;
+  identity?: IndexIdentity;
+  tree?: string;
+}
+
+async function guardIndex(cwd: string, gitDir: string): Promise<IndexGuard> {
+  const file = indexFileFor(gitDir, cwd);
+  const stamp = indexStamp(file);
+  const identity = indexIdentity(gitDir, file);
+  return { file, stamp, identity, tree: identity ? undefined : await indexTree(cwd) };
+}
+
+async function indexMoved(g: IndexGuard, cwd: string, gitDir: string): Promise<boolean> {
+  if (g.stamp !== undefined && indexStamp(g.file) === g.stamp) return false;
+  if (g.identity) return !sameIdentity(g.identity, indexIdentity(gitDir, g.file));
+  return g.tree !== undefined && (await indexTree(cwd)) !== g.tree;
+}
+
 export interface RunCheckOptions {
   cwd: string;
   /**
@@ -52,6 +81,10 @@ export interface RunCheckOptions {
   base?: string;
   client: 'hook' | 'cli';
   onProgress?: ProgressHandler;
+  /** An open connection to a current daemon (the hook's first question left it open). */
+  connection?: DaemonClient;
+  /** What the client is waiting for before the daemon can say anything (starting it). */
+  onWait?: (message: string) => void;
 }
 
 async function pathChanges(root: string, cwd: string, paths: string[]): Promise<FileChange[]> {
@@ -132,10 +165,10 @@ async function diffBaseChanges(root: string, base: string): Promise<FileChange[]
   return out;
 }
 
-export async function collectChanges(opts: RunCheckOptions): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
+export async function collectChanges(opts: RunCheckOptions, known?: RepoInfo): Promise<{ root: string; gitDir: string; files: FileChange[] }> {
   // git reports staged paths relative to the top level from anywhere in the work tree, so both
   // plumbing calls can run at once.
-  const fromHook = opts.client === 'hook' ? hookRepoInfo(opts.cwd) : undefined;
+  const fromHook = known ?? (opts.client === 'hook' ? hookRepoInfo(opts.cwd) : undefined);
   const [info, staged] = await Promise.all([
     fromHook ?? repoInfo(opts.cwd),
     opts.mode === 'staged' ? stagedChanges(opts.cwd).catch((err: Error) => err) : Promise.resolve([] as FileChange[]),
@@ -153,48 +186,51 @@ export async function collectChanges(opts: RunCheckOptions): Promise<{ root: str
   return { root, gitDir, files };
 }
 
-/**
- * The LLM-related variables of this process's environment, forwarded to the daemon, which uses these
- * and never its own environment. `apiKeyEnv` comes from the user's settings (see readConfigHints).
- */
-export function llmEnv(apiKeyEnv: string): Record<string, string> {
-  const names = ['REFLEXGEN_LLM_BASE_URL', 'REFLEXGEN_LLM_MODEL', 'REFLEXGEN_LLM_API_KEY', apiKeyEnv];
-  const out: Record<string, string> = {};
-  for (const n of names) if (process.env[n]) out[n] = process.env[n]!;
-  return out;
-}
+export { llmEnv };
 
 export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
-  // Before the change is read: anything staged after this point shows up as a different tree.
-  const treeBefore = opts.mode === 'staged' ? await indexTree(opts.cwd) : undefined;
-  const { root, gitDir, files } = await collectChanges(opts);
-  const hints = await readConfigHints(root);
-  // Nothing any analyzer could look at: answer without waking the daemon.
-  if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
-    return {
-      failMode: hints.failMode,
-      root,
-      gitDir,
-      result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
-    };
+  let guard: IndexGuard | undefined;
+  let known: RepoInfo | undefined;
+  if (opts.mode === 'staged') {
+    // Before the change is read: anything staged after this point shows up as a moved index.
+    known = (opts.client === 'hook' ? hookRepoInfo(opts.cwd) : undefined) ?? (await repoInfo(opts.cwd));
+    guard = await guardIndex(opts.cwd, known.gitDir);
   }
+  let connection = opts.connection;
   try {
-    const client = await connectDaemon({ client: opts.client });
+    const { root, gitDir, files } = await collectChanges(opts, known);
+    const hints = await readConfigHints(root);
+    // Nothing any analyzer could look at: answer without waking the daemon.
+    if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
+      return {
+        failMode: hints.failMode,
+        root,
+        gitDir,
+        result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
+      };
+    }
     try {
+      const client = connection ?? (await connectDaemon({ client: opts.client, onWait: opts.onWait }));
+      connection = client;
       // The daemon knows two kinds of request: the commit being made, and content named by the caller.
       const mode = opts.mode === 'staged' ? 'staged' : 'paths';
-      const result = await client.request<CheckResult>('check', { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv) }, opts.onProgress);
-      const indexChanged = treeBefore !== undefined && (await indexTree(opts.cwd)) !== treeBefore;
+      const checksum = guard?.stamp ? stampChecksum(guard.stamp) : undefined;
+      const result = await client.request<CheckResult>(
+        'check',
+        { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv), ...(guard && checksum ? { index: { file: guard.file, checksum } } : {}) },
+        opts.onProgress,
+      );
+      const indexChanged = guard !== undefined && (await indexMoved(guard, opts.cwd, gitDir));
       return { result, failMode: hints.failMode, root, gitDir, ...(indexChanged ? { indexChanged } : {}) };
-    } finally {
-      client.close();
+    } catch (err) {
+      if (err instanceof RpcError && err.code === ErrorCodes.ConfigError) throw new UserError(err.message);
+      if (err instanceof DaemonUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
+        return { unavailable: oneLine(err), failMode: hints.failMode };
+      }
+      throw err;
     }
-  } catch (err) {
-    if (err instanceof RpcError && err.code === ErrorCodes.ConfigError) throw new UserError(err.message);
-    if (err instanceof DaemonUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
-      return { unavailable: oneLine(err), failMode: hints.failMode };
-    }
-    throw err;
+  } finally {
+    connection?.close();
   }
 }
 

@@ -1,10 +1,19 @@
-// Bundles the hook into one file (dist/hook/hook.mjs): with no dependencies left on its path, what
-// remains of its start-up cost is resolving and loading a dozen small modules, which one file avoids.
+// Bundles the hook into dist/hook/hook.mjs, the file git runs, plus chunks it loads only when
+// needed: a commit whose verdict the daemon already knows evaluates the entry alone (the daemon
+// client, the validators and the report); reading the change with git, starting a daemon and
+// applying repairs come from dist/hook/chunks/ on a miss. One file instead of a dozen modules
+// avoids module resolution, which is most of what a small ESM program spends starting.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+const outdir = new URL('../dist/hook/', import.meta.url).pathname;
+rmSync(new URL('chunks/', `file://${outdir}`).pathname, { recursive: true, force: true });
 await build({
-  entryPoints: [new URL('../dist/hook/main.js', import.meta.url).pathname],
-  outfile: new URL('../dist/hook/hook.mjs', import.meta.url).pathname,
+  entryPoints: { hook: new URL('../dist/hook/main.js', import.meta.url).pathname },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -1,6 +1,4 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /*
@@ -47,22 +45,7 @@ export async function repoInfo(cwd: string): Promise<RepoInfo> {
   }
 }
 
-/**
- * The repository of a running git hook, without a git process: git runs hooks from the top of the
- * work tree (exporting GIT_DIR only when it was given one), so the work tree is the cwd and the git
- * dir is `.git` there (a directory, or a `gitdir:` file for worktrees and submodules).
- */
-export function hookRepoInfo(cwd: string, env: NodeJS.ProcessEnv = process.env): RepoInfo | undefined {
-  if (env.GIT_DIR) return { root: env.GIT_WORK_TREE ? resolve(cwd, env.GIT_WORK_TREE) : cwd, gitDir: resolve(cwd, env.GIT_DIR) };
-  const dotGit = join(cwd, '.git');
-  try {
-    if (statSync(dotGit).isDirectory()) return { root: cwd, gitDir: dotGit };
-    const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'));
-    return m ? { root: cwd, gitDir: resolve(cwd, m[1].trim()) } : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { hookRepoInfo } from './hook-repo.js';
 
 /** Reads many blobs in one `git cat-file --batch` process. Missing ids are absent from the map. */
 export function readBlobs(cwd: string, ids: string[]): Promise<Map<string, Buffer>> {

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,9 @@ import { UserError } from './errors.js';
  */
 export function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  return basename(dirname(here)) === 'dist' ? resolve(here, '..', '..') : resolve(here, '..');
+  // dist/<component>/, dist/hook/chunks/ or shared/: the nearest folder above with package.json.
+  for (let d = dirname(here), i = 0; i < 3; d = dirname(d), i++) if (existsSync(join(d, 'package.json'))) return d;
+  return resolve(here, '..');
 }
 
 /** Per-user state directory: $REFLEXGEN_HOME, else $XDG_STATE_HOME/reflexgen, else ~/.local/state/reflexgen. */

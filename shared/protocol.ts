@@ -68,6 +68,11 @@ export const FileChangeSchema = z.object({
 });
 export type FileChange = z.infer<typeof FileChangeSchema>;
 
+export const IndexRefSchema = z.object({
+  file: z.string().min(1).max(4096),
+  checksum: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 export const CheckParamsSchema = z.object({
   repoRoot: z.string().min(1),
   /** Absolute path of the repository's git dir (worktrees and submodules have their own). */
@@ -81,8 +86,23 @@ export const CheckParamsSchema = z.object({
    * user's settings name): the daemon was started by some earlier client and must not use that one's.
    */
   llmEnv: z.record(z.string(), z.string()).optional(),
+  /**
+   * Staged mode from the hook: the index file git is committing and its checksum when the hook
+   * read the change. The daemon remembers the verdict under the index's content identity only when
+   * the file still ends with this checksum after the check (nothing was staged in between).
+   */
+  index: IndexRefSchema.optional(),
 });
 export type CheckParams = z.infer<typeof CheckParamsSchema>;
+
+/** The hook's first question: is the verdict for exactly this index and HEAD already known? */
+export const VerdictParamsSchema = z.object({
+  repoRoot: z.string().min(1),
+  gitDir: z.string().min(1),
+  index: IndexRefSchema,
+  llmEnv: z.record(z.string(), z.string()).optional(),
+});
+export type VerdictParams = z.infer<typeof VerdictParamsSchema>;
 
 export const CheckResultSchema = z.object({
   verdict: VerdictSchema,
@@ -153,6 +173,8 @@ export const StatusResultSchema = z.object({
     .object({ repos: z.number(), queued: z.number(), running: z.boolean(), events: z.number(), runs: z.number(), lastError: z.string().optional() })
     .optional(),
   cache: z.object({ hits: z.number(), misses: z.number(), entries: z.number(), analyzerRuns: z.number(), hitRate: z.number() }).optional(),
+  /** Whole verdicts answered without a check (the hook's first question). */
+  verdicts: z.object({ hits: z.number(), misses: z.number(), entries: z.number() }).optional(),
 });
 export type StatusResult = z.infer<typeof StatusResultSchema>;
 
@@ -299,6 +321,7 @@ const NoParams = z.object({}).optional();
 export const Methods = {
   hello: { params: HelloParamsSchema, result: HelloResultSchema },
   check: { params: CheckParamsSchema, result: CheckResultSchema },
+  verdict: { params: VerdictParamsSchema, result: z.object({ result: CheckResultSchema.optional() }) },
   status: { params: NoParams, result: StatusResultSchema },
   shutdown: { params: NoParams, result: ShutdownResultSchema },
   watch: { params: WatchParamsSchema, result: WatchResultSchema },

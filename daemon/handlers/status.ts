@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION } from '../../shared/version.js';
 import { StatusResultSchema, ShutdownResultSchema, WatchParamsSchema, WatchResultSchema } from '../../shared/protocol.js';
 import { getCache } from '../services/cache.js';
 import { getWatcher } from '../watcher.js';
+import { getVerdictMemo } from '../pipeline/verdict-memo.js';
 import { defineHandler } from './types.js';
 
 export const statusHandler = defineHandler({
@@ -27,6 +28,10 @@ export const statusHandler = defineHandler({
         const c = getCache(daemon).stats;
         const lookups = c.hits + c.misses;
         return { ...c, hitRate: lookups ? c.hits / lookups : 0 };
+      })(),
+      verdicts: (() => {
+        const v = getVerdictMemo(daemon);
+        return { hits: v.hits, misses: v.misses, entries: v.size };
       })(),
     };
   },

@@ -87,6 +87,24 @@ async function filterFindings(findings: Finding[], params: CheckParams, config: 
  * -> guidance and repair -> decide. `decide()` alone makes the verdict.
  */
 export async function runCheck(params: CheckParams, ctx: RequestContext): Promise<CheckResult> {
+  return (await checkChange(params, ctx)).result;
+}
+
+export interface CheckOptions {
+  /**
+   * false: a background check (the watcher's, after `git add`) that never starts guidance or a
+   * model repair; when there was something to guide or repair, its result is not the one the hook
+   * would get, and `complete` says so.
+   */
+  guideAndRepair?: boolean;
+  /**
+   * false: no model review, because no client has said which model variables to use (the daemon's
+   * own environment never counts); the result is then not `complete` either.
+   */
+  review?: boolean;
+}
+
+export async function checkChange(params: CheckParams, ctx: RequestContext, opts: CheckOptions = {}): Promise<{ result: CheckResult; complete: boolean }> {
   const t0 = performance.now();
   const loaded = await readRepoConfig(params.repoRoot, ctx.daemon.stateDir);
   const config = loaded.config;
@@ -110,13 +128,14 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
     });
     // The model's own review of the changed functions joins the analyzers' findings, so suppressions,
     // rule switches, the baseline and the scope apply to it the same way.
-    const review = await reviewStagedChange(snapshot.files, params, config, ctx.signal);
+    const review = opts.review === false ? { findings: [], notices: [] } : await reviewStagedChange(snapshot.files, params, config, ctx.signal);
     analysis.findings.push(...review.findings);
     const tAnalyzed = performance.now();
 
     const filtered = await filterFindings(analysis.findings, params, config, snapshot);
     const blocking = filtered.inScope.filter((f) => atLeast(f.severity, config.minSeverity));
-    const repair = await guideAndRepair({ params, config, llmFromRepo: loaded.llmFromRepo, snapshot, blocking, ctx });
+    const complete = opts.review !== false && (opts.guideAndRepair !== false || blocking.length === 0);
+    const repair = complete ? await guideAndRepair({ params, config, llmFromRepo: loaded.llmFromRepo, snapshot, blocking, ctx }) : { notices: [] as string[] };
     const tRepaired = performance.now();
 
     const notAnalyzed = [...snapshot.notAnalyzed, ...analysis.notAnalyzed];
@@ -128,7 +147,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
       policy: { onFinding: config.onFinding, failMode: config.failMode, minSeverity: config.minSeverity, repair: config.repair },
     });
 
-    return {
+    const result: CheckResult = {
       verdict: decision.verdict,
       findings: filtered.inScope,
       preExisting: filtered.preExisting,
@@ -148,6 +167,7 @@ export async function runCheck(params: CheckParams, ctx: RequestContext): Promis
         totalMs: Math.round(performance.now() - t0),
       },
     };
+    return { result, complete };
   } finally {
     await snapshot.dispose();
   }

@@ -28,18 +28,16 @@ const REVIEW_SHARE = 0.4;
 const lastLlmEnv = new Map<string, Record<string, string>>();
 const MAX_REMEMBERED = 64;
 
+/** The model variables the last hook or CLI check of this repository forwarded, if any. */
+export function rememberedLlmEnv(repoRoot: string): Record<string, string> | undefined {
+  return lastLlmEnv.get(repoRoot);
+}
+
 function remember(repoRoot: string, env: Record<string, string> | undefined): void {
   if (!env) return;
   lastLlmEnv.delete(repoRoot);
   lastLlmEnv.set(repoRoot, env);
   while (lastLlmEnv.size > MAX_REMEMBERED) lastLlmEnv.delete(lastLlmEnv.keys().next().value!);
-}
-
-/** The watcher's pre-review after `git add`; a no-op until a check of this repository brought model settings. */
-export async function reviewInBackground(repoRoot: string, files: SourceFile[], changes: CheckParams['files'], config: Config, signal?: AbortSignal): Promise<void> {
-  const llmEnv = lastLlmEnv.get(repoRoot);
-  if (!llmEnv) return;
-  await reviewStagedChange(files, { repoRoot, mode: 'staged', files: changes, llmEnv }, config, signal);
 }
 
 export function reviewClient(config: Config, params: Pick<CheckParams, 'llmEnv'>): LlmClient | undefined {
