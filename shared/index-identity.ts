@@ -95,6 +95,9 @@ function digestEntries(buf: Buffer, hashLen: number): string | undefined {
       // Entries are NUL-padded to a multiple of 8 bytes, with at least one NUL.
       pos = start + ((nul - start + 8) & ~7);
     }
+    // The flags carry the name's length (0xFFF for longer names): a cheap proof that the bytes line up.
+    const nameLen = flags & 0xfff;
+    if (nameLen !== Math.min(Buffer.byteLength(path, 'latin1'), 0xfff)) return undefined;
     prev = path;
     // mode (4 bytes at 24) and the object id; the stage bits of flags; intent-to-add and skip-worktree.
     h.update(buf.subarray(start + 24, start + 28));
@@ -108,8 +111,11 @@ function digestEntries(buf: Buffer, hashLen: number): string | undefined {
     if (pos + 8 > end) return undefined;
     const sig = buf.toString('latin1', pos, pos + 4);
     const size = buf.readUInt32BE(pos + 4);
-    // A split index keeps entries in another file; this digest would miss them.
-    if (sig === 'link') return undefined;
+    if (!/^[A-Za-z]{4}$/.test(sig)) return undefined;
+    // Lower case marks an extension a reader must understand: a split index (`link`) keeps entries
+    // in another file, so this digest would miss them. A sparse index's `sdir` only marks directory
+    // entries, which are hashed like the others.
+    if (sig[0] >= 'a' && sig[0] <= 'z' && sig !== 'sdir') return undefined;
     pos += 8 + size;
   }
   return pos === end ? h.digest('hex') : undefined;

@@ -9,7 +9,7 @@ import { getBlobMemory, getCache } from '../services/cache.js';
 import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
 import { filterBaseline, loadBaseline } from '../baseline.js';
 import { runAnalyzers } from './analyze.js';
-import { reviewStagedChange } from '../review/stage.js';
+import { reviewClient, reviewStagedChange } from '../review/stage.js';
 import { excludeRules } from '../../shared/ignore-rules.js';
 import { decide } from './decide.js';
 import { atLeast, onChangedLines } from './scope.js';
@@ -99,7 +99,7 @@ export interface CheckOptions {
   guideAndRepair?: boolean;
   /**
    * false: no model review, because no client has said which model variables to use (the daemon's
-   * own environment never counts); the result is then not `complete` either.
+   * own environment never counts); the result is then `complete` only if no model is configured.
    */
   review?: boolean;
 }
@@ -134,7 +134,9 @@ export async function checkChange(params: CheckParams, ctx: RequestContext, opts
 
     const filtered = await filterFindings(analysis.findings, params, config, snapshot);
     const blocking = filtered.inScope.filter((f) => atLeast(f.severity, config.minSeverity));
-    const complete = opts.review !== false && (opts.guideAndRepair !== false || blocking.length === 0);
+    // A skipped review leaves the result complete only when there was no model to ask anyway.
+    const reviewSkipped = opts.review === false && config.modelReview !== 'off' && reviewClient(config, params) !== undefined;
+    const complete = !reviewSkipped && (opts.guideAndRepair !== false || blocking.length === 0);
     const repair = complete ? await guideAndRepair({ params, config, llmFromRepo: loaded.llmFromRepo, snapshot, blocking, ctx }) : { notices: [] as string[] };
     const tRepaired = performance.now();
 
