@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BenchHome, HOOK, ROOT, mustSucceed, pythonSource, summarize, timed, type Results } from './util.js';
@@ -18,9 +18,14 @@ export interface HookRatios {
   hookMinusNodeMs: number;
   commitDeltaMs: number;
   analyzerRunsDuringHookRuns: number;
+  /** Answers the daemon gave from a remembered verdict during the samples (2 per round: hook alone + commit). */
+  verdictHits: number;
+  verdictMisses: number;
+  /** hook alone / node -e 0 for each consecutive round of `runs` samples, in order. */
+  rounds: number[];
 }
 
-export async function benchHookOverhead(res: Results, runs: number): Promise<HookRatios> {
+export async function benchHookOverhead(res: Results, runs: number, rounds = 3): Promise<HookRatios> {
   const home = new BenchHome();
   try {
     await home.start();
@@ -40,6 +45,7 @@ export async function benchHookOverhead(res: Results, runs: number): Promise<Hoo
     const hook: number[] = [];
     const plain: number[] = [];
     const hooked: number[] = [];
+    const perRound: number[] = [];
 
     // One untimed pass of each: the page cache and git's own state are warm before sampling.
     mustSucceed(timed(process.execPath, [HOOK], { cwd: repo.dir, env }), 'hook (warm-up)');
@@ -48,19 +54,23 @@ export async function benchHookOverhead(res: Results, runs: number): Promise<Hoo
     await home.quiet();
     const before = await home.status();
 
-    for (let i = 0; i < runs; i++) {
-      node.push(mustSucceed(timed(process.execPath, ['-e', '0'], { cwd: repo.dir, env }), 'node -e 0').ms);
-      hook.push(mustSucceed(timed(process.execPath, [HOOK], { cwd: repo.dir, env }), 'hook').ms);
+    for (let round = 0; round < rounds; round++) {
+      const n0 = node.length;
+      for (let i = 0; i < runs; i++) {
+        node.push(mustSucceed(timed(process.execPath, ['-e', '0'], { cwd: repo.dir, env }), 'node -e 0').ms);
+        hook.push(mustSucceed(timed(process.execPath, [HOOK], { cwd: repo.dir, env }), 'hook').ms);
 
-      plain.push(mustSucceed(timed('git', ['commit', '-q', '--no-verify', '-m', `plain ${i}`], { cwd: repo.dir, env }), 'git commit --no-verify').ms);
-      repo.git(['reset', '-q', '--soft', 'HEAD~1']);
-      // The commit and the reset touch the index: let the watcher's re-check (all cache hits) finish
-      // so that it does not compete with the next sample for the two cores.
-      await home.quiet();
+        plain.push(mustSucceed(timed('git', ['commit', '-q', '--no-verify', '-m', `plain ${i}`], { cwd: repo.dir, env }), 'git commit --no-verify').ms);
+        repo.git(['reset', '-q', '--soft', 'HEAD~1']);
+        // The commit and the reset touch the index: let the watcher's re-check (all cache hits) finish
+        // so that it does not compete with the next sample for the two cores.
+        await home.quiet();
 
-      hooked.push(mustSucceed(timed('git', ['commit', '-q', '-m', `hooked ${i}`], { cwd: repo.dir, env }), 'git commit (hook)').ms);
-      repo.git(['reset', '-q', '--soft', 'HEAD~1']);
-      await home.quiet();
+        hooked.push(mustSucceed(timed('git', ['commit', '-q', '-m', `hooked ${i}`], { cwd: repo.dir, env }), 'git commit (hook)').ms);
+        repo.git(['reset', '-q', '--soft', 'HEAD~1']);
+        await home.quiet();
+      }
+      perRound.push(summarize(hook.slice(n0)).median / summarize(node.slice(n0)).median);
     }
     const after = await home.status();
 
@@ -74,14 +84,19 @@ export async function benchHookOverhead(res: Results, runs: number): Promise<Hoo
       hookMinusNodeMs: h.median - n.median,
       commitDeltaMs: c.median - p.median,
       analyzerRunsDuringHookRuns: (after.cache?.analyzerRuns ?? 0) - (before.cache?.analyzerRuns ?? 0),
+      verdictHits: (after.verdicts?.hits ?? 0) - (before.verdicts?.hits ?? 0),
+      verdictMisses: (after.verdicts?.misses ?? 0) - (before.verdicts?.misses ?? 0),
+      rounds: perRound,
     };
-    res.value(SECTION, 'ratio: hook alone / node -e 0 (medians)', 'x', ratios.hookOverNode);
-    res.value(SECTION, 'ratio: (commit with hook - commit without) / node -e 0', 'x', ratios.commitDeltaOverNode, 'target <= 1.5');
+    res.value(SECTION, 'ratio: hook alone / node -e 0 (medians)', 'x', ratios.hookOverNode, 'target <= 1.2');
+    perRound.forEach((r, i) => res.value(SECTION, `ratio: hook alone / node -e 0, round ${i + 1} of ${rounds} (${runs} samples each)`, 'x', r));
+    res.value(SECTION, 'ratio: (commit with hook - commit without) / node -e 0', 'x', ratios.commitDeltaOverNode);
     res.value(SECTION, 'hook alone - node -e 0', 'ms', ratios.hookMinusNodeMs);
     res.value(SECTION, 'commit with hook - commit without', 'ms', ratios.commitDeltaMs);
     res.value(SECTION, 'analyzer runs during the hook samples', 'count', ratios.analyzerRunsDuringHookRuns, '0 = every answer from the cache');
+    res.value(SECTION, 'remembered verdicts answered during the hook samples', 'count', ratios.verdictHits, `of ${2 * runs * rounds} hook runs`);
 
-    await benchHookPhases(res, home, repo.dir, Math.max(5, Math.round(runs / 3)));
+    benchHookProfile(res, home, repo.dir, Math.max(5, Math.round(runs / 3)));
     return ratios;
   } finally {
     await home.stop();
@@ -89,51 +104,71 @@ export async function benchHookOverhead(res: Results, runs: number): Promise<Hoo
 }
 
 /*
- * Where the hook's time goes, measured inside a fresh process doing what hook/main.ts does, step by
- * step: Node's own boot (performance.now() at the first line), module loading, the git plumbing,
- * the config, connect + hello, and the `check` round trip.
+ * Where a cached-verdict hook run spends its time, from V8 CPU profiles of the real bundle
+ * (node --cpu-prof): the profile starts once Node has booted and ends at exit, and every sample
+ * is either JavaScript (the bundle's own, or Node's internals it calls), compiling and other native
+ * work V8 reports as "(program)", the garbage collector, or "(idle)": waiting on the socket while
+ * the daemon answers. Node's boot itself is `node -e 0`, measured above.
  */
-async function benchHookPhases(res: Results, home: BenchHome, cwd: string, runs: number): Promise<void> {
-  const url = (p: string) => pathToFileURL(join(ROOT, 'dist', p)).href;
-  const script = join(home.dir, 'phases.mjs');
-  writeFileSync(
-    script,
-    `const t0 = performance.now();
-const rc = await import(${JSON.stringify(url('hook/run-check.js'))});
-await import(${JSON.stringify(url('hook/render.js'))});
-const cfgMod = await import(${JSON.stringify(url('shared/config-hints.js'))});
-const clientMod = await import(${JSON.stringify(url('hook/client.js'))});
-const t1 = performance.now();
-const { root, gitDir, files } = await rc.collectChanges({ cwd: process.cwd(), mode: 'staged', client: 'hook' });
-const t2 = performance.now();
-await cfgMod.readConfigHints(root);
-const t3 = performance.now();
-const c = await clientMod.connectDaemon({ client: 'hook' });
-const t4 = performance.now();
-const r = await c.request('check', { repoRoot: root, gitDir, mode: 'staged', files });
-const t5 = performance.now();
-c.close();
-process.stdout.write(JSON.stringify({ boot: t0, imports: t1 - t0, git: t2 - t1, config: t3 - t2, connect: t4 - t3, check: t5 - t4, total: t5, daemonMs: r.timings.totalMs ?? null }));
-process.exit(0);
-`,
-  );
-  const phases: Record<string, number[]> = {};
+function benchHookProfile(res: Results, home: BenchHome, cwd: string, runs: number): void {
+  const dir = join(home.dir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const buckets: Record<string, number[]> = {};
   for (let i = 0; i < runs + 1; i++) {
-    const r = mustSucceed(timed(process.execPath, [script], { cwd, env: home.env }), 'hook phases');
-    if (i === 0) continue;
-    for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, number | null>)) if (typeof v === 'number') (phases[k] ??= []).push(v);
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
+    mustSucceed(timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, HOOK], { cwd, env: home.env }), 'hook (profiled)');
+    if (i === 0) continue; // warm-up
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error('node --cpu-prof wrote no profile');
+    const totals = profileBuckets(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
+    for (const [k, v] of Object.entries(totals)) (buckets[k] ??= []).push(v);
   }
   const label: Record<string, string> = {
-    boot: 'phase: Node boot until the first line runs',
-    imports: 'phase: import hook modules, unbundled (run-check, render, config hints, client)',
-    git: 'phase: git plumbing (one diff --cached; no rev-parse inside a hook)',
-    config: 'phase: read failMode from .reflexgenrc.json',
-    connect: 'phase: connect + hello (WebSocket over the Unix socket)',
-    check: 'phase: check round trip (cached)',
-    daemonMs: 'phase: daemon-side check timings.totalMs',
-    total: 'phase: sum to verdict (before exit)',
+    total: 'profile: main script start to exit',
+    hook: 'profile: the hook bundle\'s own JavaScript',
+    node: 'profile: Node internals called by it (net, fs, streams)',
+    program: 'profile: (program): compiling and other native work',
+    gc: 'profile: garbage collector',
+    idle: 'profile: idle (waiting for the daemon\'s answers)',
+    other: 'profile: other JavaScript',
   };
-  for (const k of ['boot', 'imports', 'git', 'config', 'connect', 'check', 'daemonMs', 'total']) if (phases[k]) res.dist(SECTION, label[k], 'ms', phases[k]);
+  for (const k of Object.keys(label)) if (buckets[k]) res.dist(SECTION, label[k], 'ms', buckets[k]);
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export function profileBuckets(p: CpuProfile): Record<string, number> {
+  const kind = new Map<number, string>();
+  for (const n of p.nodes) {
+    const { functionName, url } = n.callFrame;
+    kind.set(
+      n.id,
+      functionName === '(garbage collector)'
+        ? 'gc'
+        : functionName === '(idle)'
+          ? 'idle'
+          : functionName === '(program)' || functionName === '(root)'
+            ? 'program'
+            : url.includes('/dist/hook/')
+              ? 'hook'
+              : url.startsWith('node:') || url === ''
+                ? 'node'
+                : 'other',
+    );
+  }
+  const out: Record<string, number> = { total: (p.endTime - p.startTime) / 1000 };
+  // timeDeltas[i] is the time before sample i; it belongs to the previous sample's node.
+  for (let i = 1; i < p.samples.length; i++) {
+    const k = kind.get(p.samples[i - 1]) ?? 'other';
+    out[k] = (out[k] ?? 0) + p.timeDeltas[i] / 1000;
+  }
+  return out;
 }
 
 /*
@@ -157,7 +192,9 @@ export function benchImportCost(res: Results, runs: number): Array<{ module: str
     ['shared/staged', dist('shared/staged.js')],
     ['hook/render', dist('hook/render.js')],
     ['hook/client', dist('hook/client.js')],
-    ['hook/run-check', dist('hook/run-check.js')],
+    ['hook/cached-verdict (the cached answer\'s path)', dist('hook/cached-verdict.js')],
+    ['shared/index-identity (node:crypto; daemon and slow path only)', dist('shared/index-identity.js')],
+    ['hook/run-check (the slow path, loaded on a miss)', dist('hook/run-check.js')],
     ['all of the hook (run-check + render + picocolors)', ''],
   ];
   const code = (spec: string) =>
