@@ -75,7 +75,7 @@ export async function benchHookOverhead(res: Results, runs: number, rounds = 3):
     const after = await home.status();
 
     const n = res.dist(SECTION, 'node -e 0', 'ms', node);
-    const h = res.dist(SECTION, 'hook alone (node dist/hook/hook.mjs, cached verdict)', 'ms', hook);
+    const h = res.dist(SECTION, 'hook alone (node dist/hook/hook.cjs, cached verdict)', 'ms', hook);
     const p = res.dist(SECTION, 'git commit --no-verify (1 staged .py)', 'ms', plain);
     const c = res.dist(SECTION, 'git commit with the hook (same change)', 'ms', hooked);
     const ratios: HookRatios = {

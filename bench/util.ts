@@ -15,7 +15,7 @@ import type { StatusResult } from '../shared/protocol.js';
 /** dist/bench -> package root; the bench only ever runs from the build. */
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-export const HOOK = join(ROOT, 'dist', 'hook', 'hook.mjs');
+export const HOOK = join(ROOT, 'dist', 'hook', 'hook.cjs');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -71,7 +71,7 @@ export async function resolveInstall(root: string): Promise<Install> {
   const inside = [insideRepo(rootReal, real), insideRepo(root, apparent), insideRepo(rootReal, apparent)].filter((x): x is string => x !== undefined && x !== '');
   if (insideRepo(rootReal, real) === '') throw new UserError(`refusing to install: reflexgen runs from this repository's own top level (${root}); install it as a package`);
   if (inside.length) await refuseTracked(root, [...new Set(inside)]);
-  return { pkg: real, inRepo: insideRepo(rootReal, real) || undefined, hook: join(real, 'dist', 'hook', 'hook.mjs'), node: process.execPath };
+  return { pkg: real, inRepo: insideRepo(rootReal, real) || undefined, hook: join(real, 'dist', 'hook', 'hook.cjs'), node: process.execPath };
 }
 
 /** The shell command that runs the hook: this install's entry with this node, both absolute. */
@@ -159,7 +159,7 @@ async function installHusky(root: string): Promise<InitResult> {
   const inst = await resolveInstall(root);
   // .husky/pre-commit is shared with the team: a devDependency is named relative to the top level
   // (every clone has it there), a global install by its absolute path.
-  const line = inst.inRepo ? `node ${shQuote(`./${inst.inRepo}/dist/hook/hook.mjs`)}` : `${shQuote(inst.node)} ${shQuote(inst.hook)}`;
+  const line = inst.inRepo ? `node ${shQuote(`./${inst.inRepo}/dist/hook/hook.cjs`)}` : `${shQuote(inst.node)} ${shQuote(inst.hook)}`;
   const { file, added } = addHuskyLine(root, line, /reflexgen/);
   if (!added) return { mode: 'husky', file, message: '.husky/pre-commit already runs reflexgen' };
   const note = (await huskyActive(root)) ? '' : ' (husky is not active in this clone yet: run `npx husky` once)';

@@ -2,7 +2,7 @@
 /*
  * The pre-commit hook. It must start in tens of milliseconds: no package is imported on its warm
  * path (a minimal WebSocket client, generated validators, git plumbing), and the build bundles it
- * into dist/hook/hook.mjs, the file git runs. Exit 0 lets the commit proceed, 1 blocks it.
+ * into dist/hook/hook.cjs, the file git runs. Exit 0 lets the commit proceed, 1 blocks it.
  */
 import * as pc from './ansi.js';
 import { UserError, oneLine } from '../shared/errors.js';

@@ -14,10 +14,10 @@ const schemas = {
   ProgressParams: P.ProgressParamsSchema,
   HeartbeatParams: P.HeartbeatParamsSchema,
 };
-const ajv = new Ajv2020.default({ code: { source: true, esm: true, optimize: true }, strict: false, allErrors: false });
+const ajv = new Ajv2020.default({ code: { source: true, esm: true, optimize: true }, strict: false, allErrors: false, inlineRefs: false });
 const refs = {};
 for (const [name, schema] of Object.entries(schemas)) {
-  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', reused: 'ref' });
   delete json.$schema;
   ajv.addSchema(json, name);
   refs[name] = name;

@@ -17,7 +17,7 @@ const walk = (dir) => {
 };
 walk(dist);
 writeFileSync(join(dist, 'build-id.json'), JSON.stringify({ id: hash.digest('hex').slice(0, 12) }) + '\n');
-for (const bin of ['cli/main.js', 'hook/main.js', 'hook/hook.mjs']) {
+for (const bin of ['cli/main.js', 'hook/main.js', 'hook/hook.cjs', 'hook/hook.mjs']) {
   const p = join(dist, bin);
   if (existsSync(p)) chmodSync(p, 0o755);
 }

@@ -33,7 +33,7 @@ async function settled(home: string, events: number): Promise<Status> {
   }
 }
 
-const HOOK = join(ROOT, 'dist', 'hook', 'hook.mjs');
+const HOOK = join(ROOT, 'dist', 'hook', 'hook.cjs');
 
 describe('the verdict remembered since `git add`', () => {
   let home: string;

@@ -133,7 +133,7 @@ describe('reflexgen init', () => {
     expect(h.status, h.stderr).toBe(0);
     const init = repo.cli(['init']);
     expect(init.stdout).toContain('.husky/pre-commit');
-    expect(repo.read('.husky/pre-commit')).toContain('hook/hook.mjs');
+    expect(repo.read('.husky/pre-commit')).toContain('hook/hook.cjs');
     repo.write('app.py', SQLI_PY);
     repo.add('app.py', 'package.json');
     const r = repo.commit('via husky');

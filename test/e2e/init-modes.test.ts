@@ -49,7 +49,7 @@ describe('init: the hook runs the reflexgen the user installed', () => {
     repo.commitNoVerify('a repository that ships its own hook');
     expect((await cliAsync(repo, ['init'])).code).toBe(0);
     const hook = readFileSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8');
-    expect(hook).toContain(`'${process.execPath}' '${join(ROOT, 'dist', 'hook', 'hook.mjs')}'`);
+    expect(hook).toContain(`'${process.execPath}' '${join(ROOT, 'dist', 'hook', 'hook.cjs')}'`);
     expect(hook).not.toContain('node_modules');
     stageVulnerable(repo);
     const r = await commitAsync(repo, 'vulnerable');
@@ -78,7 +78,7 @@ describe('init: the hook runs the reflexgen the user installed', () => {
     repo.git(['rm', '-q', '--cached', 'node_modules/reflexgen/package.json']);
     const ok = spawnSync(process.execPath, [join(pkgDir, 'dist', 'cli', 'main.js'), 'init'], { cwd: repo.dir, encoding: 'utf8', env: repo.env() });
     expect(ok.status, ok.stderr).toBe(0);
-    expect(readFileSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain(`'${join(pkgDir, 'dist', 'hook', 'hook.mjs')}'`);
+    expect(readFileSync(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain(`'${join(pkgDir, 'dist', 'hook', 'hook.cjs')}'`);
   });
 });
 

@@ -64,7 +64,7 @@ describe('npm pack + npm install, as a user installs it', { timeout: 300_000 }, 
     tgz = join(work, packed.stdout.trim().split('\n').pop()!);
     const list = (await sh('tar', ['tzf', tgz], work)).stdout.split('\n').filter(Boolean);
     expect(list).toContain('package/LICENSE');
-    expect(list).toContain('package/dist/hook/hook.mjs');
+    expect(list).toContain('package/dist/hook/hook.cjs');
     expect(list).toContain('package/dist/cli/main.js');
     expect(list.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(list.filter((f) => f.startsWith('package/dist/bench/'))).toEqual([]);
@@ -95,7 +95,7 @@ describe('npm pack + npm install, as a user installs it', { timeout: 300_000 }, 
     const init = await sh('npx', ['--no-install', 'reflexgen', 'init'], proj);
     expect(init.code, init.stderr).toBe(0);
     const hook = readFileSync(join(proj, '.git', 'hooks', 'pre-commit'), 'utf8');
-    expect(hook).toContain(join(proj, 'node_modules', 'reflexgen', 'dist', 'hook', 'hook.mjs'));
+    expect(hook).toContain(join(proj, 'node_modules', 'reflexgen', 'dist', 'hook', 'hook.cjs'));
 
     writeFileSync(join(proj, 'app.py'), SQLI_PY);
     await sh('git', ['add', 'app.py'], proj);
@@ -118,7 +118,7 @@ describe('npm pack + npm install, as a user installs it', { timeout: 300_000 }, 
     await gitRepo(repo);
     const init = await sh(bin, ['init'], repo);
     expect(init.code, init.stderr).toBe(0);
-    expect(readFileSync(join(repo, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain(join(prefix, 'lib', 'node_modules', 'reflexgen', 'dist', 'hook', 'hook.mjs'));
+    expect(readFileSync(join(repo, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain(join(prefix, 'lib', 'node_modules', 'reflexgen', 'dist', 'hook', 'hook.cjs'));
     writeFileSync(join(repo, 'app.py'), SQLI_PY);
     await sh('git', ['add', 'app.py'], repo);
     const c = await sh('git', ['commit', '-q', '-m', 'vulnerable'], repo);

@@ -48,7 +48,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv): string {
 }
 
 describe('the built CLI and hook follow the same rules (output to a pipe)', () => {
-  const hook = join(ROOT, 'dist', 'hook', 'hook.mjs');
+  const hook = join(ROOT, 'dist', 'hook', 'hook.cjs');
   const envs: Array<[NodeJS.ProcessEnv, boolean]> = [
     [{ FORCE_COLOR: '0' }, false],
     [{ FORCE_COLOR: '1' }, true],
