@@ -36,25 +36,21 @@ export async function cachedVerdict(cwd: string, env: NodeJS.ProcessEnv = proces
   const file = indexFileFor(info.gitDir, cwd, env);
   const before = indexStamp(file);
   if (!before) return { hit: false };
+  const hints = await readConfigHints(info.root, env);
+  const params = { repoRoot: info.root, gitDir: info.gitDir, index: { file, checksum: stampChecksum(before) }, llmEnv: llmEnv(hints.apiKeyEnv, env) };
   let client: DaemonClient;
   try {
-    client = await connectDaemon({ client: 'hook', start: false, env });
+    client = await connectDaemon({ client: 'hook', start: false, env, pipeline: { method: 'verdict', params } });
   } catch {
     return { hit: false }; // none running (or not ours to use): the long way starts or judges it
   }
   // Another build's daemon is retired by the long way; its answers are not this build's.
-  if (client.hello?.daemonVersion !== buildVersion()) {
+  if (client.hello?.daemonVersion !== buildVersion() || !client.pipelined) {
     client.close();
     return { hit: false };
   }
   try {
-    const hints = await readConfigHints(info.root, env);
-    const r = await client.request<MethodResult<'verdict'>>('verdict', {
-      repoRoot: info.root,
-      gitDir: info.gitDir,
-      index: { file, checksum: stampChecksum(before) },
-      llmEnv: llmEnv(hints.apiKeyEnv, env),
-    });
+    const r = (await client.pipelined) as MethodResult<'verdict'>;
     if (r.result && indexStamp(file) === before) {
       client.close();
       return { hit: true, result: r.result, failMode: hints.failMode, root: info.root, gitDir: info.gitDir };
