@@ -126,7 +126,8 @@ function benchHookProfile(res: Results, home: BenchHome, cwd: string, runs: numb
   const label: Record<string, string> = {
     total: 'profile: main script start to exit',
     hook: 'profile: the hook bundle\'s own JavaScript',
-    node: 'profile: Node internals called by it (net, fs, streams)',
+    load: 'profile: loading modules (reading and compiling the bundle and the built-ins it requires)',
+    node: 'profile: other Node internals called by it (net, fs, streams, timers)',
     program: 'profile: (program): compiling and other native work',
     gc: 'profile: garbage collector',
     idle: 'profile: idle (waiting for the daemon\'s answers)',
@@ -157,7 +158,9 @@ export function profileBuckets(p: CpuProfile): Record<string, number> {
             ? 'program'
             : url.includes('/dist/hook/')
               ? 'hook'
-              : url.startsWith('node:') || url === ''
+              : url.startsWith('node:internal/modules/') || url === 'node:internal/bootstrap/realm' || functionName === 'compileFunction'
+                ? 'load'
+                : url.startsWith('node:') || url === ''
                 ? 'node'
                 : 'other',
     );
