@@ -85,8 +85,10 @@ export async function registerCoreCommands(program: Command): Promise<void> {
     .option('--diff-base <ref>', 'check the lines committed since the merge base of HEAD and <ref> (CI on a branch)')
     .addOption(formatOption(['text', 'json', 'sarif']))
     .option('--verbose', 'list every finding (text format), not the first few per file')
+    .option('--daemon', 'run the check in the daemon even when CI is set')
+    .option('--no-daemon', 'run the check in this process: no daemon, no socket (the default when CI is set)')
     .argument('[paths...]', 'files to check as they are in the working tree (with --staged, --all or --diff-base: a filter)')
-    .action(async (paths: string[], opts: { staged?: boolean; all?: boolean; diffBase?: string; format: string; verbose?: boolean }) => {
+    .action(async (paths: string[], opts: { staged?: boolean; all?: boolean; diffBase?: string; format: string; verbose?: boolean; daemon?: boolean }) => {
       const picked = [opts.staged && '--staged', opts.all && '--all', opts.diffBase !== undefined && '--diff-base'].filter(Boolean);
       if (picked.length > 1) throw new UserError(`choose one of ${picked.join(', ')}`);
       // The same switch as the hook, so lint-staged, pre-commit and CI can be skipped the same way.
@@ -96,7 +98,10 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         return;
       }
       const mode: RunCheckOptions['mode'] = opts.all ? 'all' : opts.diffBase !== undefined ? 'diff-base' : opts.staged || paths.length === 0 ? 'staged' : 'paths';
-      const run = await runCheckViaDaemon({
+      const { chooseCheckMode } = await import('./check-mode.js');
+      const where = chooseCheckMode(opts.daemon);
+      const runner = where.inProcess ? (await import('./in-process.js')).runCheckInProcess : runCheckViaDaemon;
+      const run = await runner({
         cwd: process.cwd(),
         mode,
         paths,

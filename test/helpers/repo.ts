@@ -31,6 +31,9 @@ export function envFor(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.REFLEXGEN_SKIP;
   delete env.FORCE_COLOR;
+  // `reflexgen check` runs in process when CI is set; tests choose the mode explicitly.
+  delete env.CI;
+  delete env.REFLEXGEN_DAEMON;
   // The user's own settings live beside the state dir, never in the developer's real ~/.config.
   return { ...env, REFLEXGEN_HOME: home, XDG_CONFIG_HOME: join(home, 'xdg-config'), NO_COLOR: '1', ...extra };
 }
