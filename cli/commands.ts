@@ -218,7 +218,8 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         `models:    ${info.modelDir}`,
         `embeddings: ${embeddings.available ? pc.green('ok') : pc.yellow('off')} ${embeddings.detail}`,
         'analyzers:',
-        ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}${r.available ? '' : `  (${r.detail ?? 'not found'})`}`),
+        // For an available tool the detail says which installation runs (bandit: PATH, python3 -m, launcher).
+        ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}  (${cleanLine(r.detail ?? (r.available ? '' : 'not found'))})`.replace(/  \(\)$/, '')),
       ];
       process.stdout.write(out.join('\n') + '\n');
     });
