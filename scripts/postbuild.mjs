@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 
 await import('./gen-validators.mjs');
 await import('./bundle-hook.mjs');
+await import('./bundle-cli.mjs');
 
 const dist = new URL('../dist/', import.meta.url).pathname;
 const hash = createHash('sha256');
@@ -17,7 +18,7 @@ const walk = (dir) => {
 };
 walk(dist);
 writeFileSync(join(dist, 'build-id.json'), JSON.stringify({ id: hash.digest('hex').slice(0, 12) }) + '\n');
-for (const bin of ['cli/main.js', 'hook/main.js', 'hook/hook.mjs']) {
+for (const bin of ['cli/main.js', 'cli/reflexgen.mjs', 'hook/main.js', 'hook/hook.mjs']) {
   const p = join(dist, bin);
   if (existsSync(p)) chmodSync(p, 0o755);
 }
