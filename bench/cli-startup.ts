@@ -23,6 +23,9 @@ export interface CliStartupRatios {
   checkStagedOverNode: number;
   /** `check --staged` with nothing staged: no daemon contact, start-up and git plumbing only. */
   checkNothingStagedOverNode: number;
+  /** The same two commands through the full, unbundled CLI (dist/cli/main.js), for comparison. */
+  fullVersionOverNode: number;
+  fullCheckStagedOverNode: number;
   nodeMs: number;
   versionMs: number;
   checkStagedMs: number;
@@ -50,24 +53,30 @@ export async function benchCliStartup(res: Results, runs: number): Promise<CliSt
 
     const env = home.env;
     const CLI = reflexgenBin();
+    const FULL = join(ROOT, 'dist', 'cli', 'main.js');
     const run = (args: string[], cwd: string, what: string) => mustSucceed(timed(process.execPath, args, { cwd, env }), what).ms;
     const series = {
       node: [] as number[],
       version: [] as number[],
       checkStaged: [] as number[],
       checkNothing: [] as number[],
+      fullVersion: [] as number[],
+      fullCheckStaged: [] as number[],
     };
     // One untimed pass of each: the page cache and the daemon's connection path are warm.
     run(['-e', '0'], staged.dir, 'node -e 0');
     run([CLI, '--version'], staged.dir, 'reflexgen --version');
     run([CLI, 'check', '--staged'], staged.dir, 'reflexgen check --staged');
     run([CLI, 'check', '--staged'], empty.dir, 'reflexgen check --staged (nothing staged)');
+    run([FULL, 'check', '--staged'], staged.dir, 'dist/cli/main.js check --staged');
     const before = await home.status();
     for (let i = 0; i < runs; i++) {
       series.node.push(run(['-e', '0'], staged.dir, 'node -e 0'));
       series.version.push(run([CLI, '--version'], staged.dir, 'reflexgen --version'));
       series.checkStaged.push(run([CLI, 'check', '--staged'], staged.dir, 'reflexgen check --staged'));
       series.checkNothing.push(run([CLI, 'check', '--staged'], empty.dir, 'reflexgen check --staged (nothing staged)'));
+      series.fullVersion.push(run([FULL, '--version'], staged.dir, 'dist/cli/main.js --version'));
+      series.fullCheckStaged.push(run([FULL, 'check', '--staged'], staged.dir, 'dist/cli/main.js check --staged'));
     }
     const after = await home.status();
 
@@ -75,10 +84,14 @@ export async function benchCliStartup(res: Results, runs: number): Promise<CliSt
     const v = res.dist(SECTION, 'reflexgen --version', 'ms', series.version);
     const c = res.dist(SECTION, 'reflexgen check --staged (1 staged .py, warm daemon, cached verdict)', 'ms', series.checkStaged);
     const e = res.dist(SECTION, 'reflexgen check --staged (nothing staged)', 'ms', series.checkNothing);
+    const fv = res.dist(SECTION, 'full CLI, unbundled (dist/cli/main.js) --version', 'ms', series.fullVersion);
+    const fc = res.dist(SECTION, 'full CLI, unbundled (dist/cli/main.js) check --staged', 'ms', series.fullCheckStaged);
     const ratios: CliStartupRatios = {
       versionOverNode: v.median / n.median,
       checkStagedOverNode: c.median / n.median,
       checkNothingStagedOverNode: e.median / n.median,
+      fullVersionOverNode: fv.median / n.median,
+      fullCheckStagedOverNode: fc.median / n.median,
       nodeMs: n.median,
       versionMs: v.median,
       checkStagedMs: c.median,
@@ -87,6 +100,8 @@ export async function benchCliStartup(res: Results, runs: number): Promise<CliSt
     res.value(SECTION, 'ratio: reflexgen --version / node -e 0 (medians)', 'x', ratios.versionOverNode, 'target <= 1.5');
     res.value(SECTION, 'ratio: reflexgen check --staged / node -e 0 (medians)', 'x', ratios.checkStagedOverNode, 'target <= 1.5');
     res.value(SECTION, 'ratio: reflexgen check --staged, nothing staged / node -e 0', 'x', ratios.checkNothingStagedOverNode);
+    res.value(SECTION, 'ratio: full CLI --version / node -e 0', 'x', ratios.fullVersionOverNode);
+    res.value(SECTION, 'ratio: full CLI check --staged / node -e 0', 'x', ratios.fullCheckStagedOverNode);
     res.value(SECTION, 'analyzer runs during the check samples', 'count', (after.cache?.analyzerRuns ?? 0) - (before.cache?.analyzerRuns ?? 0), '0 = every answer from the cache');
     return ratios;
   } finally {
