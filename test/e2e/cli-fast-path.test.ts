@@ -1,16 +1,13 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_FORMATS, parseCheckArgs } from '../../cli/check-args.js';
-import { CLI, ROOT, makeHome, runAsync, SQLI_PY, stopDaemon, TestRepo, type Run } from '../helpers/repo.js';
+import { BIN, CLI, makeHome, runAsync, SQLI_PY, stopDaemon, TestRepo, type Run } from '../helpers/repo.js';
 
 /*
  * The `reflexgen` bin is the bundled start-up fast path (dist/cli/reflexgen.mjs): `--version` and
  * `check` without commander, everything else through the full CLI. It must answer exactly as the
  * full CLI (dist/cli/main.js) does, on a real repository with the real daemon.
  */
-
-const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.reflexgen);
 
 let home: string;
 let repo: TestRepo;

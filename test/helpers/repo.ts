@@ -138,11 +138,14 @@ export function cliAsync(repo: TestRepo, args: string[], extra: NodeJS.ProcessEn
   return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
 }
 
+/** The package's `reflexgen` bin (the bundled start-up fast path), what npm links onto the PATH. */
+export const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.reflexgen);
+
 /** A directory with a `reflexgen` executable, as an npm install would put on PATH. */
 export function binDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
   const shim = join(dir, 'reflexgen');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
   chmodSync(shim, 0o755);
   return dir;
 }
