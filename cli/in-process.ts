@@ -3,7 +3,6 @@ import { UserError, oneLine } from '../shared/errors.js';
 import { languageOf } from '../shared/languages.js';
 import { ErrorCodes } from '../shared/protocol-constants.js';
 import { RpcError } from '../shared/rpc.js';
-import type { ProgressHandler } from '../hook/client.js';
 import { collectChanges, indexTree, llmEnv, type CheckRun, type RunCheckOptions } from '../hook/run-check.js';
 
 /*
@@ -40,10 +39,9 @@ export async function runCheckInProcess(opts: RunCheckOptions): Promise<CheckRun
   try {
     const { checkInProcess } = await import('../daemon/in-process.js');
     const mode = opts.mode === 'staged' ? 'staged' : 'paths';
-    const progress: ProgressHandler | undefined = opts.onProgress;
     const result = await checkInProcess(
       { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv) },
-      { onProgress: progress, signal: controller.signal },
+      { onProgress: opts.onProgress, signal: controller.signal },
     );
     const indexChanged = treeBefore !== undefined && (await indexTree(opts.cwd)) !== treeBefore;
     return { result, failMode: hints.failMode, root, gitDir, ...(indexChanged ? { indexChanged } : {}) };
