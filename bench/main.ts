@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { modelDir } from '../shared/paths.js';
 import { buildVersion } from '../shared/version.js';
 import { benchHookOverhead, benchImportCost, type HookRatios } from './hook.js';
+import { benchCliStartup } from './cli-startup.js';
 import { BenchHome, ROOT, Results, cSource, formatTable, incidents, pythonSource, sleep, type BenchRepo } from './util.js';
 
 /*
@@ -325,6 +326,7 @@ async function main(): Promise<void> {
   const res = new Results();
   const ratios = await section<HookRatios>(res, 'hook overhead', () => benchHookOverhead(res, RUNS.hook));
   const imports = await section(res, 'hook import cost', async () => benchImportCost(res, RUNS.imports));
+  await section(res, 'CLI start-up', () => benchCliStartup(res, RUNS.hook));
   await section(res, 'git add -> verdict ready', () => benchVerdictReady(res));
   const warm = await section(res, 'check latency, pre-analyzed', () => benchCheckWarm(res));
   await section(res, 'check latency, no pre-analysis', () => benchCheckCold(res));

@@ -121,6 +121,8 @@ export function envFor(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   // A developer's own settings must not leak into the numbers.
   for (const k of Object.keys(env)) if (k.startsWith('REFLEXGEN_')) delete env[k];
   delete env.FORCE_COLOR;
+  // With CI set, `reflexgen check` runs in process; the bench measures the daemon path.
+  delete env.CI;
   return { ...env, REFLEXGEN_HOME: home, NO_COLOR: '1', ...extra };
 }
 

@@ -8,8 +8,8 @@ import { daemonPaths, ensurePrivateDir, modelDir, UnsafePathError } from '../sha
 import type { StatusResult } from '../shared/protocol.js';
 import { buildVersion } from '../shared/version.js';
 import { connectDaemon, stopDaemon, withDaemon } from '../hook/client.js';
-import { renderReport, type ReportScope } from '../hook/render.js';
-import { exitCodeFor, handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
+import type { CheckOptions } from './check-command.js';
+import { CHECK_FORMATS } from './check-args.js';
 import type { InitMode } from './init.js';
 
 function fmtBytes(n: number): string {
@@ -45,14 +45,6 @@ async function printStatus(format: string): Promise<void> {
   }
 }
 
-function reportScope(mode: RunCheckOptions['mode'], paths: string[], base?: string): ReportScope {
-  const filter = paths.length ? ` (limited to ${paths.length === 1 ? paths[0] : `${paths.length} paths`})` : '';
-  if (mode === 'staged') return { what: 'in the staged change', commit: true };
-  if (mode === 'all') return { what: `in the tracked files${filter}`, commit: false };
-  if (mode === 'diff-base') return { what: `on the lines changed since the merge base with ${base}${filter}`, commit: false };
-  return { what: `in ${paths.length === 1 ? paths[0] : `${paths.length} files`}`, commit: false };
-}
-
 export async function registerCoreCommands(program: Command): Promise<void> {
   program.version(buildVersion(), '-V, --version');
 
@@ -84,56 +76,14 @@ export async function registerCoreCommands(program: Command): Promise<void> {
     .option('--staged', 'check what is staged (default when no paths are given); paths then filter it')
     .option('--all', 'check every tracked file as it is in the index (CI, pre-commit run --all-files)')
     .option('--diff-base <ref>', 'check the lines committed since the merge base of HEAD and <ref> (CI on a branch)')
-    .addOption(formatOption(['text', 'json', 'sarif']))
+    .addOption(formatOption(CHECK_FORMATS))
     .option('--verbose', 'list every finding (text format), not the first few per file')
+    .option('--daemon', 'run the check in the daemon even when CI is set')
+    .option('--no-daemon', 'run the check in this process: no daemon, no socket (the default when CI is set)')
     .argument('[paths...]', 'files to check as they are in the working tree (with --staged, --all or --diff-base: a filter)')
-    .action(async (paths: string[], opts: { staged?: boolean; all?: boolean; diffBase?: string; format: string; verbose?: boolean }) => {
-      const picked = [opts.staged && '--staged', opts.all && '--all', opts.diffBase !== undefined && '--diff-base'].filter(Boolean);
-      if (picked.length > 1) throw new UserError(`choose one of ${picked.join(', ')}`);
-      // The same switch as the hook, so lint-staged, pre-commit and CI can be skipped the same way.
-      if (process.env.REFLEXGEN_SKIP === '1') {
-        process.stderr.write(pc.yellow('reflexgen: security check skipped (REFLEXGEN_SKIP=1)') + '\n');
-        process.exitCode = 0;
-        return;
-      }
-      const mode: RunCheckOptions['mode'] = opts.all ? 'all' : opts.diffBase !== undefined ? 'diff-base' : opts.staged || paths.length === 0 ? 'staged' : 'paths';
-      const run = await runCheckViaDaemon({
-        cwd: process.cwd(),
-        mode,
-        paths,
-        base: opts.diffBase,
-        client: 'cli',
-        onProgress:
-          opts.format === 'text' && process.stderr.isTTY
-            ? (p) => process.stderr.write(`\r\x1b[K${pc.dim(`reflexgen: ${cleanLine(p.message)}`)}`)
-            : undefined,
-      });
-      if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      const staged = mode === 'staged';
-      if (run.unavailable !== undefined) {
-        // Exactly the hook's rule: the repository's failMode decides, and the reason is always printed.
-        const what = staged ? 'commit' : 'check';
-        if (run.failMode === 'closed') {
-          process.stderr.write(pc.red(`reflexgen: ${what} blocked: the security check could not run (${cleanLine(run.unavailable)}); failMode is "closed"`) + '\n');
-          process.exitCode = 1;
-        } else {
-          process.stderr.write(pc.yellow(`reflexgen: warning: the security check could not run (${cleanLine(run.unavailable)}); ${what} allowed (failMode "open")`) + '\n');
-          process.exitCode = 0;
-        }
-        return;
-      }
-      const r = run.result!;
-      if (opts.format === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else if (opts.format === 'sarif') {
-        const { toSarif } = await import('../shared/sarif.js');
-        process.stdout.write(JSON.stringify(toSarif(r, { toolVersion: buildVersion() }), null, 2) + '\n');
-      } else process.stdout.write(renderReport(r, { scope: reportScope(mode, paths, opts.diffBase), verbose: opts.verbose }) + '\n');
-      // Staged checks (lint-staged runs this) handle repairs like the hook; the others only report.
-      const repairs = staged && !run.indexChanged ? await handleRepairs(run) : { lines: [] };
-      for (const l of repairs.lines) process.stderr.write(`reflexgen: ${l}\n`);
-      const exit = exitCodeFor(run, repairs);
-      if (exit.reason) process.stderr.write(`reflexgen: ${exit.reason}\n`);
-      process.exitCode = exit.code;
+    .action(async (paths: string[], opts: CheckOptions) => {
+      const { checkCommand } = await import('./check-command.js');
+      await checkCommand(paths, opts);
     });
 
   program
@@ -214,7 +164,8 @@ export async function registerCoreCommands(program: Command): Promise<void> {
         `models:    ${info.modelDir}`,
         `embeddings: ${embeddings.available ? pc.green('ok') : pc.yellow('off')} ${embeddings.detail}`,
         'analyzers:',
-        ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}${r.available ? '' : `  (${r.detail ?? 'not found'})`}`),
+        // For an available tool the detail says which installation runs (bandit: PATH, python3 -m, launcher).
+        ...rows.map((r) => `  ${r.available ? pc.green('ok     ') : pc.yellow('missing')} ${r.id.padEnd(9)} ${(r.version ?? '').padEnd(10)} ${r.languages.join(', ')}  (${cleanLine(r.detail ?? (r.available ? '' : 'not found'))})`.replace(/  \(\)$/, '')),
       ];
       process.stdout.write(out.join('\n') + '\n');
     });

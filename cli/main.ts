@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 import { normalizeColorEnv } from '../hook/ansi.js';
-import { UserError, oneLine } from '../shared/errors.js';
-import { RpcError } from '../shared/rpc.js';
-import { ErrorCodes } from '../shared/protocol-constants.js';
-import { cleanLine } from '../shared/terminal-text.js';
+import { exitOnError } from './fail.js';
 
 /*
  * `reflexgen`: one entry for every command. Exit codes: 0 ok/pass, 1 blocked, 2 usage or
@@ -62,12 +59,5 @@ try {
     // --help and --version exit through here with code 0.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
-  // The daemon's verdict on bad input (config, parameters) is the user's to fix, not an internal error.
-  if (err instanceof UserError || (err instanceof Error && err.name === 'DaemonUnavailableError') || (err instanceof RpcError && (err.code === ErrorCodes.ConfigError || err.code === ErrorCodes.InvalidParams))) {
-    process.stderr.write(pc.red(`reflexgen: ${cleanLine(err.message)}`) + '\n');
-    process.exit(2);
-  }
-  process.stderr.write(pc.red(`reflexgen: internal error: ${cleanLine(oneLine(err))}`) + '\n');
-  if (process.env.REFLEXGEN_DEBUG) console.error(err);
-  process.exit(2);
+  exitOnError(err);
 }

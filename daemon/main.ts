@@ -15,7 +15,6 @@ import type { MethodName } from '../shared/protocol.js';
 import { checkHandler, verdictHandler } from './handlers/check.js';
 import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
 import { getWatcher } from './watcher.js';
-import { cancelCodeqlRuns } from './analyzers/codeql.js';
 import { cleanStaleSnapshots } from './pipeline/snapshot.js';
 import { generateHandler } from './handlers/generate.js';
 import { kbAdd, kbExport, kbImport, kbList, kbRemove, kbSearch, kbStats } from './handlers/kb.js';
@@ -131,7 +130,6 @@ async function main(): Promise<void> {
     server = s;
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void s.close(0));
     await s.listen();
-    s.context.services.codeql = { close: cancelCodeqlRuns };
     getWatcher(s.context).loadPersisted();
     listening = true;
     endStartReport();

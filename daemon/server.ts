@@ -17,7 +17,8 @@ import {
 } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
 import { ensureToken } from '../shared/token.js';
-import { PROTOCOL_VERSION, buildVersion } from '../shared/version.js';
+import { PROTOCOL_VERSION } from '../shared/version.js';
+import { closeServices, createDaemonContext } from './context.js';
 import { findHandler } from './handlers/index.js';
 import type { DaemonContext, Handler, RequestContext } from './handlers/types.js';
 import { describeZodError } from '../shared/config.js';
@@ -75,18 +76,12 @@ export class DaemonServer {
 
   constructor(private readonly opts: StartOptions) {
     this.paths = daemonPaths(opts.env);
-    this.context = {
+    this.context = createDaemonContext({
+      paths: this.paths,
       log: opts.log,
-      stateDir: this.paths.state,
-      socketPath: this.paths.socket,
-      startedAt: new Date(),
-      version: buildVersion(),
-      repos: new Set(),
-      checks: { running: 0, done: 0 },
       idleExitMs: opts.idleExitMs,
       requestShutdown: () => setImmediate(() => void this.close(0)),
-      services: {},
-    };
+    });
   }
 
   async listen(): Promise<void> {
@@ -319,10 +314,7 @@ export class DaemonServer {
     // http.close already unlinks the socket on most platforms; make sure, and drop the pid file.
     rmSync(this.paths.socket, { force: true });
     rmSync(this.paths.pid, { force: true });
-    for (const service of Object.values(this.context.services)) {
-      const closeFn = (service as { close?: () => Promise<void> | void } | undefined)?.close;
-      if (typeof closeFn === 'function') await Promise.resolve(closeFn.call(service)).catch(() => undefined);
-    }
+    await closeServices(this.context);
     this.opts.log.info('daemon stopped');
     this.opts.onExit(code);
   }

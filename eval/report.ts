@@ -150,31 +150,65 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/*
+ * SVG has no text layout: every label's width is estimated from its length, on the generous side
+ * (wider than Arial/Helvetica/DejaVu Sans set most strings), and the canvas grows to hold the widest
+ * of plot, title and legend, so no label is clipped whatever the number of CWEs or the model's name.
+ */
+const CHAR_EM = 0.62;
+const BOLD_CHAR_EM = 0.7;
+
+function textWidth(text: string, fontSize: number, bold = false): number {
+  return Math.ceil(text.length * fontSize * (bold ? BOLD_CHAR_EM : CHAR_EM));
+}
+
+/** A user-chosen name (the model) cut for the chart; the full name stays in the SVG's <title>. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 /** Sec. Rate per CWE, one bar per mode (the paper's Fig. 2); mean over runs, whisker = std. */
 export function svgChart({ meta, rows }: ReportInput): string {
   const modes = meta.modes;
   const cwes = [...new Set(meta.scenarios.map((s) => s.cweDir))];
+  const FONT = 11;
+  const TITLE_FONT = 13;
+  const margin = 12;
   const barW = 18;
   const gap = 4;
-  const groupW = modes.length * (barW + gap) + 24;
-  const left = 48;
-  const top = 40;
+  const barsW = modes.length * (barW + gap) - gap;
+  // A group is as wide as its bars or its label, whichever is wider, with room between groups.
+  const labelW = Math.max(0, ...cwes.map((c) => textWidth(c.toUpperCase(), FONT)));
+  const groupW = Math.max(barsW, labelW) + 16;
+  const left = margin + textWidth('100', FONT) + 8;
+  const plotW = Math.max(cwes.length, 1) * groupW;
+  const title = 'Sec. Rate per CWE (%)';
+  const subtitle = `${clip(meta.model, 60)}, ${meta.samples} samples x ${meta.runs} run(s)`;
+  const legend = modes.map((m) => ({ mode: m, label: MODE_LABEL[m], w: 16 + textWidth(MODE_LABEL[m], FONT) }));
+  const legendGap = 20;
+  const legendW = legend.reduce((a, l) => a + l.w, 0) + legendGap * Math.max(0, legend.length - 1);
+  const width = Math.max(left + plotW, margin + textWidth(title, TITLE_FONT, true), margin + textWidth(subtitle, FONT), margin + legendW) + margin;
+  const top = 52;
   const plotH = 220;
-  const width = left + cwes.length * groupW + 20;
-  const height = top + plotH + 70;
+  const axisLabelY = top + plotH + 16;
+  const legendY = axisLabelY + 14;
+  const height = legendY + 12 + margin;
   const y = (v: number) => top + plotH - (Math.max(0, Math.min(100, v)) / 100) * plotH;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`);
   parts.push(`<title>Sec. Rate per CWE: ${esc(meta.model)}</title>`);
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  parts.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">Sec. Rate per CWE (%), ${esc(meta.model)}, ${meta.samples} samples x ${meta.runs} run(s)</text>`);
+  parts.push(`<text class="title" x="${margin}" y="${margin + TITLE_FONT}" font-size="${TITLE_FONT}" font-weight="bold">${esc(title)}</text>`);
+  parts.push(`<text class="subtitle" x="${margin}" y="${margin + TITLE_FONT + 6 + FONT}">${esc(subtitle)}</text>`);
+  const plotRight = left + plotW;
   for (const t of [0, 25, 50, 75, 100]) {
-    parts.push(`<line x1="${left}" y1="${y(t)}" x2="${width - 10}" y2="${y(t)}" stroke="#e0e0e0"/>`);
+    parts.push(`<line x1="${left}" y1="${y(t)}" x2="${plotRight}" y2="${y(t)}" stroke="#e0e0e0"/>`);
     parts.push(`<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
   }
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333333"/>`);
   cwes.forEach((c, gi) => {
-    const gx = left + 12 + gi * groupW;
+    const center = left + gi * groupW + groupW / 2;
+    const gx = center - barsW / 2;
     modes.forEach((m, mi) => {
       const s = find(rows, m, c)!.summary.secRate;
       const x = gx + mi * (barW + gap);
@@ -189,14 +223,14 @@ export function svgChart({ meta, rows }: ReportInput): string {
       }
       if (s.mean === null) parts.push(`<text x="${x + barW / 2}" y="${y(0) - 3}" text-anchor="middle" font-size="8">n/a</text>`);
     });
-    parts.push(`<text x="${gx + (modes.length * (barW + gap)) / 2}" y="${top + plotH + 16}" text-anchor="middle">${esc(c.toUpperCase())}</text>`);
+    parts.push(`<text class="cwe" x="${center}" y="${axisLabelY}" text-anchor="middle">${esc(c.toUpperCase())}</text>`);
   });
-  modes.forEach((m, i) => {
-    const lx = left + i * 120;
-    const ly = top + plotH + 40;
-    parts.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${MODE_COLOR[m]}"/>`);
-    parts.push(`<text x="${lx + 16}" y="${ly + 10}">${esc(MODE_LABEL[m])}</text>`);
-  });
+  let lx = margin;
+  for (const l of legend) {
+    parts.push(`<rect class="legend" data-mode="${l.mode}" x="${lx}" y="${legendY}" width="12" height="12" fill="${MODE_COLOR[l.mode]}"/>`);
+    parts.push(`<text class="legend" data-mode="${l.mode}" x="${lx + 16}" y="${legendY + 10}">${esc(l.label)}</text>`);
+    lx += l.w + legendGap;
+  }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

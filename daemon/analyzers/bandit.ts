@@ -1,18 +1,166 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
+import { basename, delimiter, isAbsolute, join } from 'node:path';
 import { packageRoot } from '../../shared/paths.js';
 import { cweId, type Finding, type Severity } from '../../shared/findings.js';
-import { runTool, probeVersion } from './process.js';
-import type { Analyzer, AnalyzeContext, AnalyzerRun } from './types.js';
+import { runTool } from './process.js';
+import { ToolMissingError, type Analyzer, type AnalyzeContext, type AnalyzerRun } from './types.js';
 
 /*
- * bandit through our compatibility launcher (bandit_compat.py), so Debian's 1.6.2 runs its string
- * checks (B608 SQL injection, B105-B107 passwords) on Python >= 3.8. bandit prints no CWE in 1.6.2:
- * the map below is ours. B603/B606/B607/B404 are left out on purpose: they flag the safe list form
- * of subprocess, and B101 (assert) is not a security finding in application code.
+ * bandit as the user installed it: the `bandit` on PATH (apt, pip, pipx, a virtualenv), else
+ * `python3 -m bandit` of the user's python3. bandit prints no CWE: the map below is ours.
+ * B603/B606/B607/B404 are left out on purpose: they flag the safe list form of subprocess, and
+ * B101 (assert) is not a security finding in application code.
+ *
+ * bandit releases before 1.7 (Debian ships 1.6.2) never run their string checks (B608 SQL
+ * injection, B104-B108) on Python >= 3.8, whose parser yields ast.Constant where they expect
+ * ast.Str. Only for such an installation the run goes through our launcher
+ * (bandit_compat.py), which adds the missing visitor at run time with the same interpreter.
  */
 
-const PYTHON = process.env.REFLEXGEN_BANDIT_PYTHON ?? '/usr/bin/python3';
+const CANDIDATE = 'bandit';
+
+/** How bandit is run, found once per daemon (the probe is cached by the registry). */
+export interface BanditCommand {
+  cmd: string;
+  /** Arguments before bandit's own. */
+  prefix: string[];
+  version: string;
+  /** Which installation, in words, for `doctor`. */
+  detail: string;
+}
+
+/*
+ * Run as `python -c`, whose sys.path starts with the current directory: that is the snapshot of
+ * the repository being checked, so a `bandit/` or `pbr.py` committed there would be imported in
+ * place of the real ones. The first entry goes before anything is imported; `-P` would do the
+ * same but exists only from Python 3.11.
+ */
+const PROBE = [
+  'import sys',
+  'del sys.path[0]',
+  'import json, platform',
+  'from bandit.core import node_visitor',
+  'import bandit',
+  'print(json.dumps({"version": str(bandit.__version__), "constant": hasattr(node_visitor.BanditNodeVisitor, "visit_Constant"), "python": platform.python_version(), "exe": sys.executable}))',
+].join('\n');
+
+const RUN_MODULE = ['import sys', 'del sys.path[0]', 'sys.argv[0] = "bandit"', 'from bandit.cli.main import main', 'sys.exit(main())'].join('\n');
+
+export interface Probed {
+  version: string;
+  constant: boolean;
+  python: string;
+}
+
+/** An executable regular file named `name` in an absolute directory of PATH (relative entries would be the repository). */
+export async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const p = join(dir, name);
+    try {
+      if (!(await stat(p)).isFile()) continue;
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** The Python interpreter a console script's `#!` line names, if it names one. */
+async function shebangPython(script: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  let first: string;
+  const fh = await open(script, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    first = buf.subarray(0, bytesRead).toString('utf8').split('\n')[0];
+  } finally {
+    await fh.close();
+  }
+  if (!first.startsWith('#!')) return undefined;
+  const words = first.slice(2).trim().split(/\s+/);
+  const isPython = (w: string | undefined) => w !== undefined && /^python[\d.]*$/.test(basename(w));
+  if (words[0] && isAbsolute(words[0]) && isPython(words[0])) return words[0];
+  // `#!/usr/bin/env python3`
+  if (words[0] && basename(words[0]) === 'env' && isPython(words[1])) return onPath(words[1]!, env);
+  return undefined;
+}
+
+export async function probePython(python: string): Promise<Probed | undefined> {
+  try {
+    const r = await runTool(python, ['-c', PROBE], { timeoutMs: 15_000, cwd: packageRoot() });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    const v = JSON.parse(line) as Partial<Probed>;
+    if (typeof v.version !== 'string' || typeof v.constant !== 'boolean' || typeof v.python !== 'string') return undefined;
+    return { version: v.version, constant: v.constant, python: v.python };
+  } catch {
+    return undefined;
+  }
+}
+
+function pythonMajorMinor(v: string): [number, number] {
+  const [a, b] = v.split('.').map(Number);
+  return [a || 0, b || 0];
+}
+
+/** Whether this bandit needs the launcher: no ast.Constant visitor and a Python that produces ast.Constant. */
+export function needsCompat(p: Probed): boolean {
+  const [maj, min] = pythonMajorMinor(p.python);
+  return !p.constant && (maj > 3 || (maj === 3 && min >= 8));
+}
+
+/** How to run the bandit module of `python`, which `probed` describes. */
+export function banditCommand(python: string, p: Probed, how: string): BanditCommand {
+  if (needsCompat(p)) {
+    const launcher = join(packageRoot(), 'daemon', 'analyzers', 'bandit_compat.py');
+    return { cmd: python, prefix: [launcher], version: p.version, detail: `${how}; through bandit_compat.py (bandit ${p.version} predates ast.Constant)` };
+  }
+  return { cmd: python, prefix: ['-c', RUN_MODULE], version: p.version, detail: `${how}; run as python -m bandit` };
+}
+
+/**
+ * Finds bandit: REFLEXGEN_BANDIT_PYTHON (an interpreter with bandit installed) when set, else the
+ * `bandit` on PATH, else `python3 -m bandit`. A console script is run with the interpreter its
+ * `#!` line names, so that interpreter's bandit is probed and, where needed, patched.
+ */
+export async function findBandit(env: NodeJS.ProcessEnv = process.env): Promise<BanditCommand | { missing: string }> {
+  const forced = env.REFLEXGEN_BANDIT_PYTHON;
+  if (forced) {
+    const p = await probePython(forced);
+    if (!p) return { missing: `REFLEXGEN_BANDIT_PYTHON=${forced} has no bandit module` };
+    return banditCommand(forced, p, `REFLEXGEN_BANDIT_PYTHON=${forced}, Python ${p.python}`);
+  }
+  const exe = await onPath(CANDIDATE, env);
+  if (exe) {
+    const python = await shebangPython(exe, env).catch(() => undefined);
+    const p = python ? await probePython(python) : undefined;
+    if (python && p) return banditCommand(python, p, `${exe} on PATH, Python ${p.python} (${python})`);
+    // Not a Python script we can see into (a wrapper): run it as it is.
+    const r = await runTool(exe, ['--version'], { timeoutMs: 15_000, cwd: packageRoot() }).catch(() => undefined);
+    const m = r && /bandit\s+(\d[\w.]*)/.exec(r.stdout + '\n' + r.stderr);
+    if (m) {
+      const old = /^1\.[0-6]\./.test(m[1]) ? '; bandit before 1.7 skips its string checks (B608) on Python >= 3.8' : '';
+      return { cmd: exe, prefix: [], version: m[1], detail: `${exe} on PATH (bandit ${m[1]}${old})` };
+    }
+  }
+  const python3 = await onPath('python3', env);
+  if (python3) {
+    const p = await probePython(python3);
+    if (p) return banditCommand(python3, p, `${python3} -m bandit (no bandit on PATH), Python ${p.python}`);
+  }
+  return {
+    missing: `no bandit on PATH${python3 ? ` and no bandit module for ${python3}` : ' and no python3'} (pipx install bandit, pip install bandit, or apt-get install python3-bandit)`,
+  };
+}
+
+let found: Promise<BanditCommand | { missing: string }> | undefined;
+function bandit(): Promise<BanditCommand | { missing: string }> {
+  found ??= findBandit();
+  return found;
+}
 
 const CWE_BY_TEST: Record<string, number> = {
   B102: 78, B103: 732, B104: 605, B105: 259, B106: 259, B107: 259, B108: 377, B201: 94,
@@ -97,35 +245,38 @@ export const banditAnalyzer: Analyzer = {
   granularity: 'file',
   defaultEnabled: true,
   async probe() {
-    const launcher = join(packageRoot(), 'daemon', 'analyzers', 'bandit_compat.py');
-    const version = await probeVersion(PYTHON, [launcher, '--version'], /bandit\s+(\d[\w.]*)/);
-    if (!version || !/^\d/.test(version)) {
-      return { available: false, detail: `bandit not found for ${PYTHON} (Debian: apt-get install python3-bandit)` };
-    }
-    return { available: true, version, detail: `${PYTHON} ${launcher}` };
+    const b = await bandit();
+    if ('missing' in b) return { available: false, detail: b.missing };
+    return { available: true, version: b.version, detail: b.detail };
   },
   async analyze(ctx: AnalyzeContext): Promise<AnalyzerRun> {
     if (ctx.files.length === 0) return { findings: [], notAnalyzed: [] };
-    const launcher = join(packageRoot(), 'daemon', 'analyzers', 'bandit_compat.py');
-    const rel = ctx.files.map((f) => f.path);
-    // Without its input bandit still "succeeds"; a missing snapshot file is a pipeline fault.
-    const missing: string[] = [];
-    await Promise.all(ctx.files.map((f) => stat(join(ctx.root, f.path)).catch(() => void missing.push(f.path))));
-    if (missing.length === rel.length) throw new Error(`bandit's input is missing from the snapshot (${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''})`);
-    const r = await runTool(PYTHON, [launcher, '-f', 'json', '-q', '--', ...rel], {
-      cwd: ctx.root,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-    });
-    // bandit exits 1 when it found issues; anything else without JSON is a failure.
-    const start = r.stdout.indexOf('{');
-    if (start < 0) throw new Error(`bandit failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
-    let run: AnalyzerRun;
-    try {
-      run = banditRun(r.stdout.slice(start), rel);
-    } catch (err) {
-      throw new Error(`bandit printed output that is not its JSON report (exit ${r.code}): ${(err as Error).message}`);
-    }
-    return run;
+    const b = await bandit();
+    if ('missing' in b) throw new ToolMissingError(b.missing);
+    return runBandit(b, ctx);
   },
 };
+
+/** One bandit run over the snapshot's files. */
+export async function runBandit(b: BanditCommand, ctx: AnalyzeContext): Promise<AnalyzerRun> {
+  const rel = ctx.files.map((f) => f.path);
+  // Without its input bandit still "succeeds"; a missing snapshot file is a pipeline fault.
+  const missing: string[] = [];
+  await Promise.all(ctx.files.map((f) => stat(join(ctx.root, f.path)).catch(() => void missing.push(f.path))));
+  if (missing.length === rel.length) throw new Error(`bandit's input is missing from the snapshot (${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''})`);
+  const r = await runTool(b.cmd, [...b.prefix, '-f', 'json', '-q', '--', ...rel], {
+    cwd: ctx.root,
+    timeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+  });
+  // bandit exits 1 when it found issues; anything else without JSON is a failure.
+  const start = r.stdout.indexOf('{');
+  if (start < 0) throw new Error(`bandit failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  let run: AnalyzerRun;
+  try {
+    run = banditRun(r.stdout.slice(start), rel);
+  } catch (err) {
+    throw new Error(`bandit printed output that is not its JSON report (exit ${r.code}): ${(err as Error).message}`);
+  }
+  return run;
+}

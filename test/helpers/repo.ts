@@ -31,6 +31,9 @@ export function envFor(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.REFLEXGEN_SKIP;
   delete env.FORCE_COLOR;
+  // `reflexgen check` runs in process when CI is set; tests choose the mode explicitly.
+  delete env.CI;
+  delete env.REFLEXGEN_DAEMON;
   // The user's own settings live beside the state dir, never in the developer's real ~/.config.
   return { ...env, REFLEXGEN_HOME: home, XDG_CONFIG_HOME: join(home, 'xdg-config'), NO_COLOR: '1', ...extra };
 }
@@ -135,11 +138,14 @@ export function cliAsync(repo: TestRepo, args: string[], extra: NodeJS.ProcessEn
   return runAsync(process.execPath, [CLI, ...args], repo.dir, repo.env(extra));
 }
 
+/** The package's `reflexgen` bin (the bundled start-up fast path), what npm links onto the PATH. */
+export const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.reflexgen);
+
 /** A directory with a `reflexgen` executable, as an npm install would put on PATH. */
 export function binDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rxbin-'));
   const shim = join(dir, 'reflexgen');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
   chmodSync(shim, 0o755);
   return dir;
 }
