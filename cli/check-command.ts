@@ -1,6 +1,8 @@
 import * as pc from '../hook/ansi.js';
 import { renderReport, type ReportScope } from '../hook/render.js';
-import { exitCodeFor, handleRepairs, runCheckViaDaemon, type RunCheckOptions } from '../hook/run-check.js';
+import { cachedVerdict } from '../hook/cached-verdict.js';
+import type { DaemonClient } from '../hook/client.js';
+import { exitCodeFor, handleRepairs, runCheckViaDaemon, type CheckRun, type RunCheckOptions } from '../hook/run-check.js';
 import { UserError } from '../shared/errors.js';
 import { cleanLine } from '../shared/terminal-text.js';
 import { chooseCheckMode } from './check-mode.js';
@@ -43,8 +45,17 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
   const where = chooseCheckMode(opts.daemon);
   // By URL, not by name, so the bundle of the fast path (cli/fast.ts) leaves the daemon's pipeline out.
   const inProcess = (): Promise<typeof import('./in-process.js')> => import(new URL('./in-process.js', import.meta.url).href);
+  // The hook's first question, when the whole staged change is asked about from the top of the work
+  // tree (the pre-commit framework, or lint-staged run by hand): a verdict known since `git add`.
+  let connection: DaemonClient | undefined;
+  if (mode === 'staged' && paths.length === 0 && !where.inProcess) {
+    const cached = await cachedVerdict(process.cwd());
+    if (cached.hit) return finish({ result: cached.result, failMode: cached.failMode, root: cached.root, gitDir: cached.gitDir }, mode, paths, opts);
+    connection = cached.client;
+  }
   const runner = where.inProcess ? (await inProcess()).runCheckInProcess : runCheckViaDaemon;
   const run = await runner({
+    connection,
     cwd: process.cwd(),
     mode,
     paths,
@@ -56,6 +67,10 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
         : undefined,
   });
   if (opts.format === 'text' && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  await finish(run, mode, paths, opts);
+}
+
+async function finish(run: CheckRun, mode: RunCheckOptions['mode'], paths: string[], opts: CheckOptions): Promise<void> {
   const staged = mode === 'staged';
   if (run.unavailable !== undefined) {
     // Exactly the hook's rule: the repository's failMode decides, and the reason is always printed.

@@ -5,7 +5,7 @@ import { hookRepoInfo } from '../shared/hook-repo.js';
 import { indexIdentity, sameIdentity, type IndexIdentity } from '../shared/index-identity.js';
 import { indexFileFor, indexStamp, stampChecksum } from '../shared/index-state.js';
 import { languageOf } from '../shared/languages.js';
-import type { CheckResult, FileChange } from '../shared/protocol.js';
+import type { CheckParams, CheckResult, FileChange } from '../shared/protocol.js';
 import { RpcError } from '../shared/rpc.js';
 import { ErrorCodes } from '../shared/protocol-constants.js';
 import { stagedChanges } from '../shared/staged.js';
@@ -188,7 +188,31 @@ export async function collectChanges(opts: RunCheckOptions, known?: RepoInfo): P
 
 export { llmEnv };
 
+/** A check that could not run in this process either (in-process mode): failMode decides, as for an absent daemon. */
+export class CheckUnavailableError extends Error {
+  override name = 'CheckUnavailableError';
+}
+
+/** Where a check's request goes: the daemon, or the same pipeline in this process (cli/in-process.ts). */
+export type CheckTransport = (params: CheckParams, onProgress?: ProgressHandler) => Promise<CheckResult>;
+
 export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun> {
+  let connection = opts.connection;
+  try {
+    return await runCheckWith(opts, async (params, onProgress) => {
+      connection ??= await connectDaemon({ client: opts.client, onWait: opts.onWait });
+      return connection.request<CheckResult>('check', params, onProgress);
+    });
+  } finally {
+    connection?.close();
+  }
+}
+
+/**
+ * Collect the change, send it, and turn "the check could not run" into a verdict according to
+ * failMode; for staged checks, note whether the index moved under the check.
+ */
+export async function runCheckWith(opts: RunCheckOptions, send: CheckTransport): Promise<CheckRun> {
   let guard: IndexGuard | undefined;
   let known: RepoInfo | undefined;
   if (opts.mode === 'staged') {
@@ -196,41 +220,33 @@ export async function runCheckViaDaemon(opts: RunCheckOptions): Promise<CheckRun
     known = (opts.client === 'hook' ? hookRepoInfo(opts.cwd) : undefined) ?? (await repoInfo(opts.cwd));
     guard = await guardIndex(opts.cwd, known.gitDir);
   }
-  let connection = opts.connection;
+  const { root, gitDir, files } = await collectChanges(opts, known);
+  const hints = await readConfigHints(root);
+  // Nothing any analyzer could look at: answer without waking the daemon.
+  if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
+    return {
+      failMode: hints.failMode,
+      root,
+      gitDir,
+      result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
+    };
+  }
   try {
-    const { root, gitDir, files } = await collectChanges(opts, known);
-    const hints = await readConfigHints(root);
-    // Nothing any analyzer could look at: answer without waking the daemon.
-    if (!files.some((f) => f.status !== 'D' && !f.binary && languageOf(f.path))) {
-      return {
-        failMode: hints.failMode,
-        root,
-        gitDir,
-        result: { verdict: 'pass', findings: [], preExisting: 0, suppressed: 0, analyzers: [], notices: [], timings: { totalMs: 0 } },
-      };
+    // The daemon knows two kinds of request: the commit being made, and content named by the caller.
+    const mode = opts.mode === 'staged' ? 'staged' : 'paths';
+    const checksum = guard?.stamp ? stampChecksum(guard.stamp) : undefined;
+    const result = await send(
+      { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv), ...(guard && checksum ? { index: { file: guard.file, checksum } } : {}) },
+      opts.onProgress,
+    );
+    const indexChanged = guard !== undefined && (await indexMoved(guard, opts.cwd, gitDir));
+    return { result, failMode: hints.failMode, root, gitDir, ...(indexChanged ? { indexChanged } : {}) };
+  } catch (err) {
+    if (err instanceof RpcError && err.code === ErrorCodes.ConfigError) throw new UserError(err.message);
+    if (err instanceof DaemonUnavailableError || err instanceof CheckUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
+      return { unavailable: oneLine(err), failMode: hints.failMode };
     }
-    try {
-      const client = connection ?? (await connectDaemon({ client: opts.client, onWait: opts.onWait }));
-      connection = client;
-      // The daemon knows two kinds of request: the commit being made, and content named by the caller.
-      const mode = opts.mode === 'staged' ? 'staged' : 'paths';
-      const checksum = guard?.stamp ? stampChecksum(guard.stamp) : undefined;
-      const result = await client.request<CheckResult>(
-        'check',
-        { repoRoot: root, gitDir, mode, files, llmEnv: llmEnv(hints.apiKeyEnv), ...(guard && checksum ? { index: { file: guard.file, checksum } } : {}) },
-        opts.onProgress,
-      );
-      const indexChanged = guard !== undefined && (await indexMoved(guard, opts.cwd, gitDir));
-      return { result, failMode: hints.failMode, root, gitDir, ...(indexChanged ? { indexChanged } : {}) };
-    } catch (err) {
-      if (err instanceof RpcError && err.code === ErrorCodes.ConfigError) throw new UserError(err.message);
-      if (err instanceof DaemonUnavailableError || err instanceof RpcError || (err as NodeJS.ErrnoException).code) {
-        return { unavailable: oneLine(err), failMode: hints.failMode };
-      }
-      throw err;
-    }
-  } finally {
-    connection?.close();
+    throw err;
   }
 }
 

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, SAFE_PY, SQLI_PY, envFor, makeHome, stopDaemon, TestRepo } from '../helpers/repo.js';
+import { BIN, CLI, ROOT, SAFE_PY, SQLI_PY, envFor, makeHome, stopDaemon, TestRepo } from '../helpers/repo.js';
 
 /*
  * The hook's first question: a verdict the daemon worked out since `git add` answers the commit,
@@ -75,10 +75,16 @@ describe('the verdict remembered since `git add`', () => {
     }
     expect(status(home).verdicts.hits).toBe(s0.verdicts.hits + 1);
 
+    // `reflexgen check --staged` (the pre-commit framework's entry) asks the same first question.
+    const cli = spawnSync(process.execPath, [BIN, 'check', '--staged'], { cwd: repo.dir, encoding: 'utf8', env: repo.env() });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('verdict known since `git add`');
+    expect(status(home).verdicts.hits).toBe(s0.verdicts.hits + 2);
+
     // `git commit` rewrites the index (stat data, cache tree) before the hook runs: still a hit.
     const c = repo.commit('second');
     expect(c.code, c.stderr).toBe(0);
-    expect(status(home).verdicts.hits).toBe(s0.verdicts.hits + 2);
+    expect(status(home).verdicts.hits).toBe(s0.verdicts.hits + 3);
   });
 
   it('is not used after `git reset --soft` moves HEAD under the same index', async () => {
