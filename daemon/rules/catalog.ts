@@ -32,6 +32,14 @@ const rules: RuleMeta[] = [
       'Request data is used as a file path. Serve with send_from_directory, pass the name through werkzeug secure_filename, or normalize with os.path.realpath and reject paths that do not startswith the allowed directory.',
   },
   {
+    id: 'py/path-join-traversal',
+    cwe: ['CWE-22'],
+    severity: 'note',
+    checks: "a caller's or client's name joined onto a base directory or namespace (os.path.join, \"%s/%s\", base + \"/\" + name) and then used, returned or yielded with no basename, containment check (realpath + startswith/commonpath) or validation",
+    message:
+      'A name from outside is joined onto a base directory, and a ".." or absolute name in it escapes that base. Reduce it to os.path.basename(name) / secure_filename(name), or resolve the joined path (os.path.realpath) and reject it unless os.path.commonpath([base, path]) == base.',
+  },
+  {
     id: 'py/tarslip',
     cwe: ['CWE-22'],
     severity: 'error',
@@ -93,6 +101,14 @@ const rules: RuleMeta[] = [
     checks: 'an HTML string built by %/format/f-string/concatenation around values not escaped for HTML, returned, marked safe or written to the response',
     message:
       'HTML is built by string formatting around unescaped values. Build it with markupsafe/django format_html (which escapes the arguments) or escape each value with html.escape()/markupsafe.escape(), or render a template with autoescaping.',
+  },
+  {
+    id: 'py/json-in-html',
+    cwe: ['CWE-79', 'CWE-116'],
+    severity: 'note',
+    checks: 'json.dumps(...) without an HTML-safe encoder (cls=...) passed as a value of a template context (render/render_to_response/render_template)',
+    message:
+      'JSON put into a page with json.dumps keeps <, > and & as they are, so a value containing "</script><script>..." runs as script. Encode it for HTML (json.dumps(data, cls=DjangoJSONEncoder) does not; use a JSONEncoderForHTML, Django\'s json_script filter, or replace <, > and & with \\u003c, \\u003e, \\u0026).',
   },
   {
     id: 'py/code-injection',

@@ -114,6 +114,15 @@ export const PY = {
   /** Calls that never return (a branch ending in one does not flow on). */
   noReturn: new Set(['abort', 'flask.abort', 'sys.exit', 'exit', 'os._exit', 'werkzeug.exceptions.abort', 'self.abort', 'self.fail', 'pytest.fail', 'quit']),
 
+  /** Calls that join path components: a caller's name after the first component may climb out with `..`. */
+  pathJoins: new Set(['os.path.join', 'posixpath.join', 'ntpath.join', 'pathlib.Path', 'Path', 'pathlib.PurePath', 'PurePath', 'pathlib.PurePosixPath']),
+  /** A helper of the application that says it makes a path or file name safe (`sanitize_filename(x)`, `safe_path(x)`). */
+  pathSanitizerName: /^_*((sanitize|sanitise|secure|safe|clean)_?\w*(path|file|name|dir)\w*|\w*(path|file|name|dir)\w*_(sanitize[dr]?|sanitise[dr]?|secure|safe|clean(ed)?|within\w*|inside\w*|checked))$/i,
+  /**
+   * A joined path handed to one of these is being inspected, transformed or reported, not opened: the
+   * containment rule waits for where it is used.
+   */
+  pathInspectors: /^(os\.path\.\w+|posixpath\.\w+|ntpath\.\w+|str|repr|len|print|isinstance|format|fnmatch\.\w+|re\.\w+|glob\.escape|(logging|log|logger|LOG|_log|_logger|self\.log|self\.logger)\.\w+|\w*(log|warn|debug|info|error|echo|message|msg|print)\w*)$/i,
   normalizers: new Set(['os.path.normpath', 'os.path.abspath', 'os.path.realpath', 'posixpath.normpath', '*.resolve', '*.absolute']),
   /** Functions whose result carries the taint of their arguments. */
   propagators: new Set([
@@ -123,6 +132,7 @@ export const PY = {
     'base64.urlsafe_b64decode', 'json.loads', 'io.BytesIO', 'io.StringIO', 'bytes.fromhex', 'codecs.decode', 'unicode',
     'force_text', 'force_str', 'smart_text', 'smart_str', 'django.utils.encoding.force_str', 'django.utils.encoding.force_text',
     'six.text_type', 'six.ensure_str', 'six.ensure_text', 'textwrap.dedent', 'copy.copy', 'copy.deepcopy',
+    're.sub', 're.subn',
   ]),
   /** Methods that carry the receiver's taint (string/dict/bytes methods). */
   propagatingMethods: new Set([
@@ -143,6 +153,9 @@ export const PY = {
     ['shutil.move', [0, 1]], ['django.http.FileResponse', [0]], ['FileResponse', [0]],
     ['*.read_text', [-1]], ['*.read_bytes', [-1]], ['*.write_text', [-1]], ['*.write_bytes', [-1]],
     ['*.unlink', [-1]], ['*.save', [0]],
+    // twisted.web serves the named file; boto's key writes into the named local file.
+    ['twisted.web.static.File', [0]], ['static.File', [0]],
+    ['*.get_contents_to_filename', [0]], ['*.set_contents_from_filename', [0]],
   ]),
   tarOpeners: new Set(['tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'TarFile', 'TarFile.open', 'zipfile.ZipFile', 'ZipFile']),
 
@@ -196,6 +209,9 @@ export const PY = {
     'make_response', 'flask.Response', 'Response', 'werkzeug.wrappers.Response', 'starlette.responses.HTMLResponse',
     'fastapi.responses.HTMLResponse', 'HTMLResponse', 'aiohttp.web.Response',
   ]),
+  /** Functions that render a template with a context: its values end up in the page. */
+  templateRenderers: /^(render|render_to_response|render_to_string|render_template|TemplateResponse|render_mako|direct_to_template|render_response)$/,
+  jsonDumps: new Set(['json.dumps', 'simplejson.dumps', 'ujson.dumps', 'flask.json.dumps', 'django.core.serializers.json.json.dumps']),
   /** Markdown renderers pass raw HTML in their input through to their output. */
   markdownSinks: new Set(['markdown.markdown', 'markdown', 'markdown2.markdown', 'mistune.markdown', 'mistune.html', 'commonmark.commonmark', 'markdown.Markdown.convert']),
   /** A model object whose fields are assigned and then saved. */
