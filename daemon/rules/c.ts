@@ -780,6 +780,95 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
   return result;
 }
 
+/**
+ * CWE-416: memory that a longer-lived object still points to is released and the pointer is left
+ * behind (`kfree(dev->buf)` with no `dev->buf = NULL` after, or a local alias `p = dev->buf; free(p)`).
+ * Whoever reaches that object later uses or frees the memory again. Functions that tear their object
+ * down, and objects freed themselves later in the function, are left alone.
+ */
+function danglingField(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
+  const name = declaratorName(field(fnNode, 'declarator')) ?? '';
+  if (C.teardownName.test(name)) return;
+  const norm = (t: string): string => t.replace(/\s+/g, '');
+  /** Objects that outlive the call: parameters, and locals pointing into them (`priv = fe->tuner_priv`). */
+  const owners = new Set(fn.params);
+  const baseOf = (n: Node | null): Node | null => {
+    let base = unwrap(n);
+    while (base && (base.type === 'field_expression' || base.type === 'subscript_expression' || base.type === 'parenthesized_expression' || (base.type === 'pointer_expression' && base.text.startsWith('&')))) {
+      base = base.type === 'parenthesized_expression' ? kids(base)[0] ?? null : field(base, 'argument');
+    }
+    return base;
+  };
+  walk(fn.body, (n) => {
+    if (n.type === 'init_declarator') {
+      const v = declaratorName(field(n, 'declarator'));
+      const value = unwrap(field(n, 'value'));
+      const b = baseOf(value);
+      if (v && value && value.type !== 'identifier' && b?.type === 'identifier' && fn.params.has(b.text)) owners.add(v);
+    }
+    return true;
+  });
+  /** Locals that hold a field of a parameter: `iter = seqf->private`. */
+  const aliasOf = new Map<string, string>();
+  const fieldOfParam = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    if (u?.type !== 'field_expression') return null;
+    const base = baseOf(u);
+    return base?.type === 'identifier' && owners.has(base.text) ? norm(u.text) : null;
+  };
+  /** Whether `x` runs whenever `call` has run: its innermost block encloses the call. */
+  const unconditional = (x: Node): boolean => {
+    for (let c = x, p = x.parent; p; c = p, p = p.parent) {
+      if (isIn(call0!, p)) return true;
+      if (/^(if_statement|while_statement|for_statement|do_statement|switch_statement|case_statement|conditional_expression)$/.test(p.type) && !isIn(c, field(p, 'condition'))) return false;
+      if (p.type === 'binary_expression' && /^(&&|\|\|)$/.test(operator(p))) return false;
+    }
+    return false;
+  };
+  let call0: Node | null = null;
+  walk(fn.body, (n) => {
+    if (n.type === 'init_declarator') {
+      const v = declaratorName(field(n, 'declarator'));
+      const f = fieldOfParam(field(n, 'value'));
+      if (v && f) aliasOf.set(v, f);
+    } else if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') {
+      const f = fieldOfParam(field(n, 'right'));
+      if (f) aliasOf.set(field(n, 'left')!.text, f);
+      else aliasOf.delete(field(n, 'left')!.text);
+    }
+    return true;
+  });
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression' || !C.releaseFns.has(callName(call))) return true;
+    const arg = unwrap(argList(call)[0] ?? null);
+    if (!arg) return true;
+    const target = arg.type === 'identifier' ? aliasOf.get(arg.text) ?? null : fieldOfParam(arg);
+    if (!target) return true;
+    const owner = target.split(/->|\./)[0];
+    call0 = call;
+    // Reset, reassigned or the owner torn down on every path after the free: nothing dangles.
+    let settled = false;
+    walk(fn.body, (x) => {
+      if (settled) return false;
+      if (x.endIndex <= call.startIndex && !isIn(call, x)) return false;
+      if (x.startIndex < call.endIndex) return true;
+      if (x.type === 'assignment_expression' && norm(field(x, 'left')?.text ?? '') === target && unconditional(x)) settled = true;
+      if (x.type === 'call_expression' && C.teardownName.test(callName(x)) && unconditional(x) && argList(x).some((a) => norm(unwrap(a)?.text ?? '') === owner)) settled = true;
+      if (x.type === 'call_expression' && /(^|_)(memset|bzero|memzero)/.test(callName(x)) && argList(x).some((a) => norm(a.text).replace(/^&/, '') === owner || norm(a.text) === owner)) settled = true;
+      return true;
+    });
+    if (!settled) {
+      hits.push({
+        rule: 'c/dangling-pointer',
+        startLine: line(call),
+        endLine: endLine(call),
+        detail: `\`${target}\` still points to the released memory`,
+      });
+    }
+    return true;
+  });
+}
+
 /** Names declared as pointers (parameters and locals), not arrays: `sizeof` of one is the pointer's size. */
 function pointerNames(fnNode: Node): Set<string> {
   const out = new Set<string>();
@@ -895,6 +984,7 @@ export function checkC(root: Node): RuleHit[] {
     stringWrites(fn, file, hits);
     missingNullTest(fn, hits);
     useAfterFree(fn, hits);
+    danglingField(n, fn, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     return false;

@@ -210,6 +210,13 @@ const rules: RuleMeta[] = [
     message: 'The pointer is used after free(). Finish all uses before freeing, and set it to NULL right after free() so later use is caught.',
   },
   {
+    id: 'c/dangling-pointer',
+    cwe: ['CWE-416', 'CWE-825'],
+    severity: 'note',
+    checks: 'free/kfree/... of a field of a parameter (directly or through a local copy of it) with no reset of that field afterwards, outside teardown functions and when the owner is not torn down too',
+    message: 'The memory is released but the object that outlives this function still points to it; the next user of that field reads or frees freed memory. Set the field to NULL right after releasing it (or release it in the owner\'s teardown only).',
+  },
+  {
     id: 'c/double-free',
     cwe: ['CWE-415'],
     severity: 'error',

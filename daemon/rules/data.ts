@@ -256,6 +256,16 @@ export const C = {
   scanners: new Map<string, number>([['scanf', 1], ['fscanf', 2], ['sscanf', 2]]),
   exits: new Set(['exit', '_exit', 'abort', 'err', 'errx', 'perror_exit', 'longjmp', '__builtin_unreachable']),
   freeFns: new Set(['free', 'cfree', 'g_free']),
+  /**
+   * Functions that release the memory their argument points to (libc, kernel, glib, libav, PHP, libxml2,
+   * OpenSSL): after one, a pointer to it that stays reachable dangles.
+   */
+  releaseFns: new Set([
+    'free', 'cfree', 'g_free', 'kfree', 'kvfree', 'vfree', 'kzfree', 'kfree_sensitive', 'av_free', 'efree', 'xmlFree',
+    'OPENSSL_free', 'CRYPTO_free', 'g_slice_free1', 'mem_free', 'xfree', 'zfree', 'PyMem_Free', 'ruby_xfree',
+  ]),
+  /** A function named like this tears its object down: fields it frees are not expected to be reset. */
+  teardownName: /(free|destroy|release|cleanup|clean_up|clear|dispose|fini|finalize|deinit|uninit|delete|del|close|teardown|dtor|unref|put|exit|shutdown|remove|reset|drop|kill|unload|unregister)/i,
   /** Functions taking a buffer and its length: [buffer argument, length argument]. */
   sizeArgs: new Map<string, [number, number]>([
     ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
