@@ -869,6 +869,226 @@ function danglingField(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
   });
 }
 
+// ------------------------------------------------------------------ CWE-125: length-tracked buffer reads
+interface Budget {
+  /** Bytes known to remain. */
+  n: number;
+  /** Symbolic lengths known to remain (`remaining(s) < len` was ruled out). */
+  sym: ReadonlySet<string>;
+}
+type Budgets = Map<string, Budget>;
+
+const SIZEOF: Record<string, number> = {
+  BYTE: 1, UINT8: 1, INT8: 1, char: 1, uint8_t: 1, int8_t: 1, UINT16: 2, INT16: 2, WORD: 2, uint16_t: 2, int16_t: 2, short: 2,
+  UINT32: 4, INT32: 4, DWORD: 4, uint32_t: 4, int32_t: 4, int: 4, float: 4, UINT64: 8, INT64: 8, uint64_t: 8, int64_t: 8, double: 8,
+};
+
+/** A small constant expression's value (`18`, `2 * 4`, `sizeof(UINT32) + 2`, a macro), or null. */
+function constValue(n: Node | null, macros: Map<string, number>): number | null {
+  const u = unwrapParens(n);
+  if (!u) return null;
+  const direct = numberOf(u, macros);
+  if (direct !== null) return direct;
+  if (u.type === 'sizeof_expression') {
+    const t = (field(u, 'type') ?? unwrapParens(field(u, 'value')))?.text.replace(/\s+/g, '') ?? '';
+    return SIZEOF[t] ?? null;
+  }
+  if (u.type === 'binary_expression') {
+    const l = constValue(field(u, 'left'), macros);
+    const r = constValue(field(u, 'right'), macros);
+    if (l === null || r === null) return null;
+    switch (operator(u)) {
+      case '+': return l + r;
+      case '-': return l - r;
+      case '*': return l * r;
+      default: return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Reads from a length-tracked stream (`Stream_Read_UINT32(s, v)`, `Stream_Read(s, buf, len)`) that no
+ * check of the bytes remaining covers on every path to them. Conditions `remaining(s) < K` that exit,
+ * and enclosing `remaining(s) >= K` tests, give the budget each read then spends.
+ */
+function streamReads(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  let any = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression' && C.streamReads.has(callName(n))) any = true;
+    return !any;
+  });
+  if (!any) return;
+  const norm = (t: string): string => t.replace(/\s+/g, '').replace(/^\((.*)\)$/, '$1');
+  const reported = new Set<string>();
+  const get = (st: Budgets, v: string): Budget => st.get(v) ?? { n: 0, sym: new Set() };
+
+  /** What holds about remaining lengths where `cond` is `sense`: [stream, guaranteed length]. */
+  const facts = (cond: Node | null, sense: boolean, out: Array<[string, Node]>): void => {
+    const c = unwrapParens(cond);
+    if (!c) return;
+    if (c.type === 'unary_expression' && operator(c) === '!') return facts(field(c, 'argument'), !sense, out);
+    if (c.type === 'call_expression') {
+      const spec = C.streamCheckers.get(callName(c));
+      const a = argList(c);
+      if (spec && sense && a[spec[0]] && a[spec[1]]) out.push([norm(a[spec[0]].text), a[spec[1]]]);
+      return;
+    }
+    if (c.type !== 'binary_expression') return;
+    const op = operator(c);
+    if (op === '&&' || op === '||') {
+      if ((op === '&&') === sense) {
+        facts(field(c, 'left'), sense, out);
+        facts(field(c, 'right'), sense, out);
+      }
+      return;
+    }
+    const remainingOf = (x: Node | null): string | null => {
+      const u = unwrap(x);
+      return u?.type === 'call_expression' && C.streamRemaining.has(callName(u)) && argList(u)[0] ? norm(argList(u)[0].text) : null;
+    };
+    let l = field(c, 'left');
+    let r = field(c, 'right');
+    let o = op;
+    if (!remainingOf(l) && remainingOf(r)) {
+      [l, r] = [r, l];
+      o = FLIP[o] ?? o;
+    }
+    const v = remainingOf(l);
+    if (!v || !r) return;
+    if (!sense) o = NEG[o] ?? o;
+    // remaining >= K, remaining > K: K bytes (at least) are there.
+    if (o === '>=' || o === '>') out.push([v, r]);
+  };
+  const assume = (st: Budgets, fs: Array<[string, Node]>): Budgets => {
+    if (fs.length === 0) return st;
+    const out = new Map(st);
+    for (const [v, k] of fs) {
+      const num = constValue(k, file.macros);
+      const b = get(out, v);
+      out.set(v, num !== null ? { n: Math.max(num, 0), sym: b.sym } : { n: b.n, sym: new Set([...b.sym, norm(k.text)]) });
+    }
+    return out;
+  };
+  const merge = (a: Budgets | null, b: Budgets | null): Budgets | null => {
+    if (!a) return b;
+    if (!b) return a;
+    const out: Budgets = new Map();
+    for (const v of new Set([...a.keys(), ...b.keys()])) {
+      const x = get(a, v);
+      const y = get(b, v);
+      out.set(v, { n: Math.min(x.n, y.n), sym: new Set([...x.sym].filter((k) => y.sym.has(k))) });
+    }
+    return out;
+  };
+  /** Spends the reads in an expression, in source order. */
+  const spend = (n: Node | null, st: Budgets): void => {
+    if (!n) return;
+    walk(n, (x) => {
+      if (x.type !== 'call_expression') return true;
+      const spec = C.streamReads.get(callName(x));
+      if (!spec) return true;
+      const a = argList(x);
+      const sv = a[spec.stream];
+      if (!sv) return true;
+      const v = norm(sv.text);
+      const b = get(st, v);
+      let ok: boolean;
+      if ('size' in spec) {
+        ok = b.n >= spec.size || b.sym.size > 0;
+        if (b.n >= spec.size) st.set(v, { n: b.n - spec.size, sym: b.sym });
+      } else {
+        const len = a[spec.lengthArg];
+        const num = constValue(len ?? null, file.macros);
+        if (num !== null) {
+          ok = b.n >= num || b.sym.size > 0;
+          if (b.n >= num) st.set(v, { n: b.n - num, sym: b.sym });
+        } else ok = !!len && b.sym.has(norm(len.text));
+      }
+      if (!ok && !reported.has(v)) {
+        reported.add(v);
+        hits.push({ rule: 'c/unchecked-stream-read', startLine: line(x), endLine: endLine(x), detail: `no check of the bytes remaining in \`${sv.text}\` covers this read` });
+      }
+      if (!ok) st.set(v, { n: Number.POSITIVE_INFINITY, sym: b.sym });
+      return true;
+    });
+  };
+  const stmt = (s: Node, st: Budgets): Budgets | null => {
+    switch (s.type) {
+      case 'compound_statement': {
+        let cur: Budgets | null = st;
+        for (const k of kids(s)) {
+          if (!cur) return null;
+          cur = stmt(k, cur);
+        }
+        return cur;
+      }
+      case 'if_statement': {
+        const cond = field(s, 'condition');
+        const before = new Map(st);
+        spend(cond, before);
+        const pos: Array<[string, Node]> = [];
+        const neg: Array<[string, Node]> = [];
+        facts(cond, true, pos);
+        facts(cond, false, neg);
+        const cons = field(s, 'consequence');
+        const alt = field(s, 'alternative');
+        const a = cons ? stmt(cons, assume(new Map(before), pos)) : assume(before, pos);
+        const altBody = alt?.type === 'else_clause' ? kids(alt).find((k) => k.type !== 'comment') ?? null : alt;
+        const b = altBody ? stmt(altBody, assume(new Map(before), neg)) : assume(before, neg);
+        return merge(a, b) ?? (a === null && b === null ? null : before);
+      }
+      case 'switch_statement': {
+        const before = new Map(st);
+        spend(field(s, 'condition'), before);
+        let out: Budgets | null = null;
+        let hasDefault = false;
+        for (const c of kids(field(s, 'body') ?? s)) {
+          if (c.type !== 'case_statement') continue;
+          if (/^default\b/.test(c.text)) hasDefault = true;
+          let cur: Budgets | null = new Map(before);
+          for (const k of kids(c).slice(/^default\b/.test(c.text) ? 0 : 1)) {
+            if (!cur) break;
+            if (k.type === 'break_statement') break;
+            cur = stmt(k, cur);
+          }
+          out = merge(out, cur);
+        }
+        return hasDefault ? out : merge(out, before);
+      }
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement': {
+        const before = new Map(st);
+        spend(field(s, 'initializer'), before);
+        spend(field(s, 'condition'), before);
+        const pos: Array<[string, Node]> = [];
+        facts(field(s, 'condition'), true, pos);
+        const body = field(s, 'body');
+        const after = body ? stmt(body, assume(new Map(before), pos)) : before;
+        return merge(before, after);
+      }
+      case 'labeled_statement': {
+        const k = kids(s).filter((x) => x.type !== 'statement_identifier');
+        return k[0] ? stmt(k[0], st) : st;
+      }
+      case 'return_statement':
+      case 'goto_statement':
+      case 'break_statement':
+      case 'continue_statement':
+        spend(s, new Map(st));
+        return null;
+      default: {
+        const cur = new Map(st);
+        spend(s, cur);
+        if (s.type === 'expression_statement' && exits(s)) return null;
+        return cur;
+      }
+    }
+  };
+  stmt(fn.body, new Map());
+}
+
 /** Names declared as pointers (parameters and locals), not arrays: `sizeof` of one is the pointer's size. */
 function pointerNames(fnNode: Node): Set<string> {
   const out = new Set<string>();
@@ -985,6 +1205,7 @@ export function checkC(root: Node): RuleHit[] {
     missingNullTest(fn, hits);
     useAfterFree(fn, hits);
     danglingField(n, fn, hits);
+    streamReads(fn, file, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     return false;

@@ -175,6 +175,13 @@ const rules: RuleMeta[] = [
     message: 'The allocation may return NULL and is used unchecked. Test it right after allocating: if (p == NULL) { /* handle */ return ...; }',
   },
   {
+    id: 'c/unchecked-stream-read',
+    cwe: ['CWE-125'],
+    severity: 'warning',
+    checks: 'a read from a length-tracked stream (Stream_Read_UINT32/Stream_Read/Stream_Seek...) not covered, on every path to it, by a check of the bytes remaining (Stream_GetRemainingLength(s) < n → exit, Stream_CheckAndLogRequiredLength)',
+    message: 'This read can run past the end of the received data: no check of the bytes remaining covers it on this path. Check first, e.g. if (Stream_GetRemainingLength(s) < 4) return FALSE; (counting every read up to the next check).',
+  },
+  {
     id: 'c/out-of-bounds-read',
     cwe: ['CWE-125'],
     severity: 'error',

@@ -280,6 +280,22 @@ export const C = {
   ]),
   /** Functions that fill their buffer argument with data from outside the program. */
   inputFns: new Set(['fgets', 'read', 'recv', 'recvfrom', 'fread', 'gets', 'getline', 'scanf', 'fscanf', 'sscanf']),
+  /**
+   * Cursor-style readers of a length-tracked buffer (FreeRDP/WinPR wStream and the like): the bytes a
+   * call consumes, as a fixed size or the index of its length argument.
+   */
+  streamReads: new Map<string, { stream: number; size: number } | { stream: number; lengthArg: number }>([
+    ...(['UINT8', 'INT8', 'BYTE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 1 }], [`Stream_Peek_${t}`, { stream: 0, size: 1 }], [`Stream_Seek_${t}`, { stream: 0, size: 1 }]] as const),
+    ...(['UINT16', 'INT16', 'UINT16_BE', 'INT16_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 2 }], [`Stream_Peek_${t}`, { stream: 0, size: 2 }], [`Stream_Seek_${t}`, { stream: 0, size: 2 }]] as const),
+    ...(['UINT32', 'INT32', 'UINT32_BE', 'INT32_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 4 }], [`Stream_Peek_${t}`, { stream: 0, size: 4 }], [`Stream_Seek_${t}`, { stream: 0, size: 4 }]] as const),
+    ...(['UINT64', 'INT64', 'UINT64_BE', 'INT64_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 8 }], [`Stream_Peek_${t}`, { stream: 0, size: 8 }], [`Stream_Seek_${t}`, { stream: 0, size: 8 }]] as const),
+    ['Stream_Read', { stream: 0, lengthArg: 2 }], ['Stream_Peek', { stream: 0, lengthArg: 2 }], ['Stream_Seek', { stream: 0, lengthArg: 1 }],
+    ['Stream_Read_UTF16_String', { stream: 0, lengthArg: 2 }],
+  ]),
+  /** How many bytes are left to read: `remaining(s) < n` guards the next n bytes. */
+  streamRemaining: new Set(['Stream_GetRemainingLength', 'Stream_Length_Remaining']),
+  /** Checks that return true when at least the length argument's bytes remain: [stream argument, length argument]. */
+  streamCheckers: new Map<string, [number, number]>([['Stream_CheckAndLogRequiredLength', [1, 2]], ['Stream_CheckAndLogRequiredLengthWLog', [1, 2]], ['Stream_EnsureRemainingCapacity', [0, 1]]]),
   wideTypes: /\b(long\s+long|int64_t|uint64_t|__int128|double|long\s+double|intmax_t|uintmax_t)\b/,
 };
 
