@@ -40,7 +40,8 @@ function unwrap(n: Node | null): Node | null {
 function declaratorName(d: Node | null): string | null {
   while (d) {
     if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
-    d = field(d, 'declarator');
+    // C++ `T& name` has no declarator field: the name is its last named child.
+    d = field(d, 'declarator') ?? (d.type === 'reference_declarator' ? kids(d)[kids(d).length - 1] ?? null : null);
   }
   return null;
 }
@@ -1089,6 +1090,90 @@ function streamReads(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
   stmt(fn.body, new Map());
 }
 
+// ------------------------------------------------------------------ CWE-22: a name joined onto a directory
+/** `"x/"` at the right end of a concatenation's left side (C++ `dir + "/" + name`). */
+function endsWithSlashLiteral(n: Node | null): boolean {
+  let cur = unwrapParens(n);
+  while (cur?.type === 'binary_expression') cur = unwrapParens(field(cur, 'right'));
+  const t = cString(cur);
+  return t !== null && t.endsWith('/');
+}
+
+/**
+ * A string parameter joined onto a directory (`concat_path_file(dir, name)`, `snprintf(p, n, "%s/%s",
+ * dir, name)`, `dir + "/" + name`) and the path then used or returned, with no check of the name (a
+ * call on it in a condition, other than a plain comparison) anywhere in the function: `..` or `/` in
+ * the name leaves the directory.
+ */
+function pathJoinTraversal(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
+  const names = new Set([...fn.params].filter((p) => /char|string|path|name/i.test(fn.types.get(p) ?? '') && !/\b(int|long|size_t|unsigned|bool)\b/.test(fn.types.get(p) ?? '')));
+  if (names.size === 0) return;
+  const isName = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    return u?.type === 'identifier' && names.has(u.text) ? u.text : null;
+  };
+  // Vetted names: passed to a check inside a condition (`if (!str_is_correct_filename(name))`, `strstr(name, "..")`).
+  const vetted = new Set<string>();
+  walk(fn.body, (n) => {
+    if (n.type !== 'call_expression' || C.stringCompares.test(callName(n))) return true;
+    let inCond = false;
+    for (const { child, parent } of climb(n, fn.body)) {
+      if (/^(if_statement|while_statement|conditional_expression|for_statement)$/.test(parent.type) && isIn(child, field(parent, 'condition'))) inCond = true;
+      if (/_statement$/.test(parent.type) && !inCond) break;
+    }
+    if (inCond) for (const a of argList(n)) { const v = isName(a); if (v) vetted.add(v); }
+    return true;
+  });
+  for (const v of vetted) names.delete(v);
+  if (names.size === 0) return;
+  /** Where the joined path goes: the variable it is stored in, or the expression used in place. */
+  const joins: Array<{ at: Node; holder: string | null; expr: Node }> = [];
+  const holderOf = (e: Node): string | null => {
+    const p = e.parent;
+    if (p?.type === 'init_declarator') return declaratorName(field(p, 'declarator'));
+    if (p?.type === 'assignment_expression' && field(p, 'right')?.id === e.id) return field(p, 'left')?.text ?? null;
+    return null;
+  };
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression') {
+      const name = callName(n);
+      const args = argList(n);
+      if (C.pathJoins.test(name) && args.slice(1).some((a) => isName(a))) joins.push({ at: n, holder: holderOf(n), expr: n });
+      const fi = C.pathFormatters.get(name);
+      if (fi !== undefined) {
+        const fmt = cString(args[fi] ?? null);
+        if (fmt && /\/%s/.test(fmt) && args.slice(fi + 1).some((a) => isName(a))) {
+          const buf = fi > 0 && name !== 'asprintf' && name !== 'vasprintf' ? unwrap(args[0])?.text ?? null : name === 'asprintf' || name === 'vasprintf' ? (args[0]?.text.replace(/^&/, '') ?? null) : holderOf(n);
+          joins.push({ at: n, holder: buf, expr: n });
+        }
+      }
+    } else if (n.type === 'binary_expression' && operator(n) === '+' && isName(field(n, 'right')) && endsWithSlashLiteral(field(n, 'left'))) {
+      // The outermost concatenation is what gets stored.
+      let top: Node = n;
+      while (top.parent?.type === 'binary_expression' && operator(top.parent) === '+') top = top.parent;
+      joins.push({ at: n, holder: holderOf(top), expr: top });
+    }
+    return true;
+  });
+  for (const j of joins) {
+    let used = false;
+    walk(fn.body, (x) => {
+      if (used) return false;
+      if (x.startIndex < j.at.endIndex) return x.endIndex > j.at.endIndex;
+      if (x.type === 'return_statement' && j.holder && mentions(x, new Set([j.holder]))) used = true;
+      if (x.type === 'call_expression' && !C.pathReporters.test(callName(x)) && j.holder && argList(x).some((a) => unwrap(a)?.text === j.holder)) used = true;
+      return true;
+    });
+    // Used in place: an argument of a call, or returned.
+    const p = j.expr.parent;
+    if (!j.holder && (p?.type === 'return_statement' || (p?.type === 'argument_list' && p.parent && !C.pathReporters.test(callName(p.parent))))) used = true;
+    if (used) {
+      hits.push({ rule: 'c/path-join-traversal', startLine: line(j.at), endLine: endLine(j.at), detail: 'the name is not checked for ".." or "/" before it is joined onto the directory' });
+      return;
+    }
+  }
+}
+
 /** Names declared as pointers (parameters and locals), not arrays: `sizeof` of one is the pointer's size. */
 function pointerNames(fnNode: Node): Set<string> {
   const out = new Set<string>();
@@ -1206,6 +1291,7 @@ export function checkC(root: Node): RuleHit[] {
     useAfterFree(fn, hits);
     danglingField(n, fn, hits);
     streamReads(fn, file, hits);
+    pathJoinTraversal(n, fn, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     return false;

@@ -224,6 +224,13 @@ const rules: RuleMeta[] = [
     message: 'The memory is released but the object that outlives this function still points to it; the next user of that field reads or frees freed memory. Set the field to NULL right after releasing it (or release it in the owner\'s teardown only).',
   },
   {
+    id: 'c/path-join-traversal',
+    cwe: ['CWE-22'],
+    severity: 'note',
+    checks: 'a string parameter joined onto a directory (concat_path_file, snprintf "%s/%s", dir + "/" + name) and the path used or returned, with no check of the name in any condition of the function',
+    message: 'A name from the caller is joined onto a directory without being checked: ".." or "/" in it reaches files outside that directory. Reject names containing "/" or equal to ".." (or resolve with realpath and check the prefix) before building the path.',
+  },
+  {
     id: 'c/double-free',
     cwe: ['CWE-415'],
     severity: 'error',

@@ -292,6 +292,14 @@ export const C = {
     ['Stream_Read', { stream: 0, lengthArg: 2 }], ['Stream_Peek', { stream: 0, lengthArg: 2 }], ['Stream_Seek', { stream: 0, lengthArg: 1 }],
     ['Stream_Read_UTF16_String', { stream: 0, lengthArg: 2 }],
   ]),
+  /** Calls that join a directory and a name into a path: the name is an argument after the first. */
+  pathJoins: /^(concat_path_file|concat_path|path_concat|g_build_filename|g_build_path|build_path|join_path|path_join|make_path|pathjoin|file_path_join)$/,
+  /** printf-style builders: a format with "/%s" puts a name under a directory. [format argument index] */
+  pathFormatters: new Map<string, number>([['snprintf', 2], ['sprintf', 1], ['asprintf', 1], ['xasprintf', 0], ['g_strdup_printf', 0], ['vasprintf', 1]]),
+  /** Calls that only compare or measure a string: a test with one of these does not vet a name. */
+  stringCompares: /^(strcmp|strncmp|strcasecmp|strncasecmp|g_strcmp0|strlen|strnlen|g_str_equal|streq)$/,
+  /** Calls that only report or release a path: not a use of it. */
+  pathReporters: /^(free|g_free|kfree|printf|fprintf|puts|syslog|strlen|\w*log\w*|\w*_?msg\w*|\w*err\w*|\w*warn\w*|\w*debug\w*|\w*trace\w*)$/i,
   /** How many bytes are left to read: `remaining(s) < n` guards the next n bytes. */
   streamRemaining: new Set(['Stream_GetRemainingLength', 'Stream_Length_Remaining']),
   /** Checks that return true when at least the length argument's bytes remain: [stream argument, length argument]. */
