@@ -1090,6 +1090,112 @@ function streamReads(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
   stmt(fn.body, new Map());
 }
 
+// ------------------------------------------------------------------ CWE-190: products in allocation sizes
+/** `a * b` with two run-time operands (not literals, macros or sizeof): the product can wrap. */
+function runtimeProducts(n: Node | null, file: FileInfo, out: Node[]): void {
+  if (!n) return;
+  walk(n, (x) => {
+    if (x.type === 'sizeof_expression' || x.type === 'call_expression') return false;
+    if (x.type === 'binary_expression' && operator(x) === '*') {
+      const l = unwrap(field(x, 'left'));
+      const r = unwrap(field(x, 'right'));
+      const runtime = (o: Node | null): boolean =>
+        !!o && constValue(o, file.macros) === null && o.type !== 'sizeof_expression' && !(o.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(o.text)) && o.type !== 'number_literal';
+      if (runtime(l) && runtime(r)) out.push(x);
+    }
+    return true;
+  });
+}
+
+/**
+ * An allocation whose size multiplies two run-time values (`malloc(w * h * 4)`, or through a variable
+ * assigned such a product) with no overflow guard in the function: no condition that divides a limit by
+ * one of the operands or compares with a *_MAX constant, and no checked-multiply helper. A wrapped
+ * size allocates a small buffer that the code then fills at full size.
+ */
+function allocSizeOverflow(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const norm = (t: string): string => t.replace(/\s+/g, '');
+  /** Variables and fields assigned a product (`state->bytes = w * h`). */
+  const products = new Map<string, Node[]>();
+  walk(fn.body, (n) => {
+    let name: string | null = null;
+    let value: Node | null = null;
+    if (n.type === 'init_declarator') {
+      name = declaratorName(field(n, 'declarator'));
+      value = field(n, 'value');
+    } else if (n.type === 'assignment_expression' && operator(n) === '=' && /^(identifier|field_expression)$/.test(field(n, 'left')?.type ?? '')) {
+      name = norm(field(n, 'left')!.text);
+      value = field(n, 'right');
+    }
+    if (name && value) {
+      const ps: Node[] = [];
+      runtimeProducts(value, file, ps);
+      if (ps.length) products.set(name, ps);
+    }
+    return true;
+  });
+  let helper = false;
+  /** Comparisons in conditions: what an overflow guard is made of. */
+  const comparisons: Node[] = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression' && C.overflowCheckers.test(callName(n))) helper = true;
+    if (n.type === 'binary_expression' && RELATIONAL.has(operator(n))) comparisons.push(n);
+    return true;
+  });
+  if (helper) return;
+  /** The names an operand stands for: its variables and the last field of each field access. */
+  const leaves = (o: Node): Set<string> => {
+    const out = new Set<string>();
+    walk(o, (x) => {
+      if (x.type === 'field_expression') {
+        out.add(field(x, 'field')?.text ?? '');
+        return false;
+      }
+      if (x.type === 'identifier' && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) out.add(x.text);
+      return x.type !== 'sizeof_expression';
+    });
+    return out;
+  };
+  const names = (n: Node | null): Set<string> => (n ? leaves(n) : new Set());
+  const overlaps = (a: Set<string>, b: Set<string>): boolean => [...a].some((x) => b.has(x));
+  const limitLike = (n: Node | null): boolean => !!n && (constValue(n, file.macros) !== null || /\/|[A-Z_]*MAX\b|LIMIT/.test(n.text) || (unwrap(n)?.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(unwrap(n)!.text)));
+  const guarded = (p: Node): boolean => {
+    const ops = [unwrap(field(p, 'left')), unwrap(field(p, 'right'))].filter((o): o is Node => !!o).map(leaves);
+    // Both operands in one comparison with a limit or a division (`a > INT_MAX / b`).
+    for (const c of comparisons) {
+      const all = names(c);
+      if (ops.every((o) => overlaps(o, all)) && /\/|MAX|LIMIT/.test(c.text)) return true;
+    }
+    // Every operand bounded by a constant on its own (`n > 0x7ffe` fails).
+    return ops.every((o) =>
+      comparisons.some((c) => {
+        const l = field(c, 'left');
+        const r = field(c, 'right');
+        return (overlaps(o, names(l)) && limitLike(r)) || (overlaps(o, names(r)) && limitLike(l));
+      }),
+    );
+  };
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const name = callName(call);
+    if (!C.allocName.test(name)) return true;
+    const args = argList(call);
+    // calloc(n, size) multiplies its two arguments itself, with a check.
+    const sizeArgs = /calloc$/i.test(name) ? args.filter((a) => unwrap(a)?.type === 'binary_expression') : args;
+    const found: Node[] = [];
+    for (const a of sizeArgs) {
+      runtimeProducts(a, file, found);
+      const u = unwrap(a);
+      if (u && products.has(norm(u.text))) found.push(...products.get(norm(u.text))!);
+    }
+    const p = found.find((x) => !guarded(x));
+    if (p) {
+      hits.push({ rule: 'c/alloc-size-overflow', startLine: line(call), endLine: endLine(call), detail: `\`${p.text.replace(/\s+/g, ' ').slice(0, 60)}\` is not checked for overflow` });
+    }
+    return true;
+  });
+}
+
 // ------------------------------------------------------------------ CWE-22: a name joined onto a directory
 /** `"x/"` at the right end of a concatenation's left side (C++ `dir + "/" + name`). */
 function endsWithSlashLiteral(n: Node | null): boolean {
@@ -1292,6 +1398,7 @@ export function checkC(root: Node): RuleHit[] {
     danglingField(n, fn, hits);
     streamReads(fn, file, hits);
     pathJoinTraversal(n, fn, hits);
+    allocSizeOverflow(fn, file, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     return false;

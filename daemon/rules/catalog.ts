@@ -210,6 +210,13 @@ const rules: RuleMeta[] = [
     message: 'Arithmetic on an unbounded external value can overflow. Check the operand first (e.g. if (v > INT_MAX - k) { error }), bound it with % or &, or compute in a wider type.',
   },
   {
+    id: 'c/alloc-size-overflow',
+    cwe: ['CWE-190', 'CWE-680'],
+    severity: 'note',
+    checks: 'an allocation size that multiplies two run-time values (directly or through a variable) with no overflow guard in the function (a condition dividing a limit by an operand or comparing with *_MAX, or a checked-multiply helper)',
+    message: 'The allocation size multiplies run-time values and can wrap around, allocating less than the code then writes. Check first (if (b != 0 && a > SIZE_MAX / b) fail;) or use a checked multiply (calloc(a, b), reallocarray, __builtin_mul_overflow).',
+  },
+  {
     id: 'c/use-after-free',
     cwe: ['CWE-416'],
     severity: 'error',

@@ -292,6 +292,10 @@ export const C = {
     ['Stream_Read', { stream: 0, lengthArg: 2 }], ['Stream_Peek', { stream: 0, lengthArg: 2 }], ['Stream_Seek', { stream: 0, lengthArg: 1 }],
     ['Stream_Read_UTF16_String', { stream: 0, lengthArg: 2 }],
   ]),
+  /** Allocation functions by name; a product of two run-time values in the size can wrap around. */
+  allocName: /(^|_)(x|e|k|kv|v|g_|av_|opj_|_TIFF|safe_|Py(Mem|Object)_)?(malloc|mallocz|zalloc|realloc|alloc|AllocChunk|AcquireQuantumMemory|AcquireMagickMemory|ResizeQuantumMemory|New|Newx|Newxc|Newz)$/i,
+  /** Built-ins and helpers that compute a product or sum with an overflow check. */
+  overflowCheckers: /(overflow|_mul_|mul_|safe_mul|check_mul|size_mul|array_size|struct_size|SafeMultiply|__builtin_\w+_overflow|HeapSizeOf|MultiplySize)/i,
   /** Calls that join a directory and a name into a path: the name is an argument after the first. */
   pathJoins: /^(concat_path_file|concat_path|path_concat|g_build_filename|g_build_path|build_path|join_path|path_join|make_path|pathjoin|file_path_join)$/,
   /** printf-style builders: a format with "/%s" puts a name under a directory. [format argument index] */
