@@ -692,7 +692,7 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
       value = field(n, 'right');
     }
     const call = unwrap(value);
-    if (name && call?.type === 'call_expression' && C.allocators.has(callName(call)) && !isTest(n, fn.body)) allocs.push({ name, at: n });
+    if (name && call?.type === 'call_expression' && C.nullableAllocators.has(callName(call)) && !isTest(n, fn.body)) allocs.push({ name, at: n });
     return true;
   });
   for (const { name, at } of allocs) {
@@ -1248,7 +1248,19 @@ function pathJoinTraversal(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
       const fi = C.pathFormatters.get(name);
       if (fi !== undefined) {
         const fmt = cString(args[fi] ?? null);
-        if (fmt && /\/%s/.test(fmt) && args.slice(fi + 1).some((a) => isName(a))) {
+        // The arguments printed right after a "/": names placed under a directory.
+        const after: Node[] = [];
+        if (fmt) {
+          let k = fi + 1;
+          for (const m of fmt.matchAll(FMT)) {
+            if (m[5] === '%') continue;
+            if (m[2] === '*') k++;
+            if (m[3] === '*') k++;
+            if (m[5] === 's' && fmt[m.index! - 1] === '/' && args[k]) after.push(args[k]);
+            k++;
+          }
+        }
+        if (after.some((a) => isName(a))) {
           const buf = fi > 0 && name !== 'asprintf' && name !== 'vasprintf' ? unwrap(args[0])?.text ?? null : name === 'asprintf' || name === 'vasprintf' ? (args[0]?.text.replace(/^&/, '') ?? null) : holderOf(n);
           joins.push({ at: n, holder: buf, expr: n });
         }

@@ -240,6 +240,14 @@ export const PLACEHOLDER =
 // ---------------------------------------------------------------- C
 export const C = {
   allocators: new Set(['malloc', 'calloc', 'realloc', 'aligned_alloc', 'reallocarray']),
+  /** Allocators and duplicators that return NULL on failure (libc, kernel, libav, glib's try_ variants, libxml2). */
+  nullableAllocators: new Set([
+    'malloc', 'calloc', 'realloc', 'aligned_alloc', 'reallocarray', 'strdup', 'strndup', 'kmalloc', 'kzalloc', 'kcalloc',
+    'kmalloc_array', 'krealloc', 'vmalloc', 'vzalloc', 'kvmalloc', 'kvzalloc', 'kstrdup', 'kstrndup', 'kmemdup', 'devm_kzalloc',
+    'devm_kmalloc', 'devm_kcalloc', 'av_malloc', 'av_mallocz', 'av_calloc', 'av_realloc', 'av_strdup', 'g_try_malloc',
+    'g_try_malloc0', 'g_try_realloc', 'xmlMalloc', 'xmlStrdup', 'OPENSSL_malloc', 'OPENSSL_zalloc', 'CRYPTO_malloc',
+    'AcquireQuantumMemory', 'AcquireMagickMemory', 'opj_malloc', 'opj_calloc', '_TIFFmalloc', 'emalloc_safe',
+  ]),
   /** Library functions that dereference the listed pointer arguments. */
   derefArgs: new Map<string, number[]>([
     ['fgets', [0]], ['fread', [0]], ['fwrite', [0]], ['memcpy', [0, 1]], ['memmove', [0, 1]], ['memset', [0]],
