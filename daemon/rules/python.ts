@@ -310,6 +310,8 @@ export function checkPython(root: Node): RuleHit[] {
     let returned: TV = null;
     /** Local objects whose fields this function saves (`obj.save()`): stored request data ends up in pages. */
     const savedObjects = new Set<string>();
+    /** Whether a field of a local object was stored into: only then do lookups gather fields. */
+    let fieldStores = false;
     /** Names bound to caught exceptions (`except ValueError as ex`). */
     const caught = new Set<string>();
     walk(u.body, (x) => {
@@ -365,8 +367,10 @@ export function checkPython(root: Node): RuleHit[] {
       if (env.has(n.text)) {
         // The whole object: with whatever was stored in its fields.
         let v = env.get(n.text) ?? null;
-        const prefix = `${n.text}.`;
-        for (const [k, f] of env) if (k.startsWith(prefix)) v = join(v, f);
+        if (fieldStores) {
+          const prefix = `${n.text}.`;
+          for (const [k, f] of env) if (k.startsWith(prefix)) v = join(v, f);
+        }
         return v;
       }
       if (consts.has(n.text) || /^[A-Z][A-Z0-9_]*$/.test(n.text) || alias.has(n.text) || modules.has(n.text) || byName.has(n.text)) return null;
@@ -562,7 +566,7 @@ export function checkPython(root: Node): RuleHit[] {
     const bind = (target: Node, value: TV, valueNode: Node | null): void => {
       if (target.type === 'identifier') {
         env.set(target.text, value);
-        for (const k of [...env.keys()]) if (k.startsWith(`${target.text}.`)) env.delete(k);
+        if (fieldStores) for (const k of [...env.keys()]) if (k.startsWith(`${target.text}.`)) env.delete(k);
         if (valueNode && (valueNode.type === 'list' || valueNode.type === 'tuple' || valueNode.type === 'list_comprehension')) lists.add(target.text);
         else lists.delete(target.text);
         if (valueNode?.type === 'call') {
@@ -582,6 +586,7 @@ export function checkPython(root: Node): RuleHit[] {
         const base = baseName(target);
         if (base && value && base !== 'self') {
           const key = fieldKey(target) ?? base;
+          if (key !== base) fieldStores = true;
           env.set(key, join(env.get(key) ?? null, value));
           if (key !== base && !env.has(base)) env.set(base, identifierValue(base));
         }
@@ -857,7 +862,7 @@ export function checkPython(root: Node): RuleHit[] {
       if (!t && !(n && n.type === 'identifier')) return;
       if (kinds === 'all') env.set(name, null);
       else env.set(name, sanitize(t ?? null, kinds));
-      for (const k of [...env.keys()]) if (k.startsWith(`${name}.`)) env.set(k, kinds === 'all' ? null : sanitize(env.get(k) ?? null, kinds));
+      if (fieldStores) for (const k of [...env.keys()]) if (k.startsWith(`${name}.`)) env.set(k, kinds === 'all' ? null : sanitize(env.get(k) ?? null, kinds));
     };
 
     /**
