@@ -680,7 +680,7 @@ function derefUse(id: Node): boolean {
 }
 
 function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
-  const allocs: Array<{ name: string; at: Node }> = [];
+  const allocs: Array<{ name: string; at: Node; lookup: string | null }> = [];
   walk(fn.body, (n) => {
     let name: string | null = null;
     let value: Node | null = null;
@@ -692,10 +692,12 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
       value = field(n, 'right');
     }
     const call = unwrap(value);
-    if (name && call?.type === 'call_expression' && C.nullableAllocators.has(callName(call)) && !isTest(n, fn.body)) allocs.push({ name, at: n });
+    if (name && call?.type === 'call_expression' && (C.nullableAllocators.has(callName(call)) || C.nullableLookups.has(callName(call))) && !isTest(n, fn.body)) {
+      allocs.push({ name, at: n, lookup: C.nullableLookups.has(callName(call)) ? callName(call) : null });
+    }
     return true;
   });
-  for (const { name, at } of allocs) {
+  for (const { name, at, lookup } of allocs) {
     let done = false;
     walk(fn.body, (x) => {
       if (done) return false;
@@ -710,7 +712,14 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
       } else if (p?.type === 'argument_list' && p.parent && C.freeFns.has(callName(p.parent))) {
         done = true;
       } else if (derefUse(x)) {
-        hits.push({ rule: 'c/missing-null-test', startLine: line(x), endLine: line(x), detail: `\`${name}\` is used before any NULL check` });
+        hits.push({
+          rule: 'c/missing-null-test',
+          startLine: line(x),
+          endLine: line(x),
+          // A lookup may well be known to succeed here; an allocation never is.
+          severity: lookup ? 'warning' : undefined,
+          detail: lookup ? `\`${name}\` comes from ${lookup}(), which returns NULL when nothing is found, and is used before any NULL check` : `\`${name}\` is used before any NULL check`,
+        });
         done = true;
       }
       return true;

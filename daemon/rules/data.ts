@@ -248,6 +248,12 @@ export const C = {
     'g_try_malloc0', 'g_try_realloc', 'xmlMalloc', 'xmlStrdup', 'OPENSSL_malloc', 'OPENSSL_zalloc', 'CRYPTO_malloc',
     'AcquireQuantumMemory', 'AcquireMagickMemory', 'opj_malloc', 'opj_calloc', '_TIFFmalloc', 'emalloc_safe',
   ]),
+  /** Lookups documented to return NULL when the thing is absent. */
+  nullableLookups: new Set([
+    'platform_get_resource', 'platform_get_resource_byname', 'of_get_property', 'of_find_node_by_name', 'of_find_compatible_node',
+    'dev_get_platdata', 'getenv', 'fopen', 'fdopen', 'opendir', 'getpwnam', 'getpwuid', 'getgrnam', 'gethostbyname', 'localtime',
+    'gmtime', 'dlopen', 'tmpfile', 'popen', 'g_hash_table_lookup',
+  ]),
   /** Library functions that dereference the listed pointer arguments. */
   derefArgs: new Map<string, number[]>([
     ['fgets', [0]], ['fread', [0]], ['fwrite', [0]], ['memcpy', [0, 1]], ['memmove', [0, 1]], ['memset', [0]],
