@@ -709,7 +709,7 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
         done = true;
       } else if (isTest(x, fn.body)) {
         done = true;
-      } else if (p?.type === 'argument_list' && p.parent && C.freeFns.has(callName(p.parent))) {
+      } else if (p?.type === 'argument_list' && p.parent && C.releaseFns.has(callName(p.parent))) {
         done = true;
       } else if (derefUse(x)) {
         hits.push({
@@ -730,7 +730,7 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
 // ------------------------------------------------------------------ CWE-416 / CWE-415
 function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
   walk(fn.body, (call) => {
-    if (call.type !== 'call_expression' || !C.freeFns.has(callName(call))) return true;
+    if (call.type !== 'call_expression' || !C.releaseFns.has(callName(call))) return true;
     const target = unwrap(argList(call)[0] ?? null);
     if (!target || (target.type !== 'identifier' && target.type !== 'field_expression')) return true;
     const stmt = call.parent;
@@ -779,7 +779,7 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     }
     if (isTest(x, s)) return false;
     const call = p?.type === 'argument_list' ? p.parent : null;
-    if (call && C.freeFns.has(callName(call))) {
+    if (call && C.releaseFns.has(callName(call))) {
       hits.push({ rule: 'c/double-free', startLine: line(x), endLine: line(x) });
     } else {
       hits.push({ rule: 'c/use-after-free', startLine: line(x), endLine: line(x), detail: `\`${name}\` was freed earlier` });
