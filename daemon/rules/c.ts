@@ -40,7 +40,8 @@ function unwrap(n: Node | null): Node | null {
 function declaratorName(d: Node | null): string | null {
   while (d) {
     if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
-    d = field(d, 'declarator');
+    // C++ `T& name` has no declarator field: the name is its last named child.
+    d = field(d, 'declarator') ?? (d.type === 'reference_declarator' ? kids(d)[kids(d).length - 1] ?? null : null);
   }
   return null;
 }
@@ -679,7 +680,7 @@ function derefUse(id: Node): boolean {
 }
 
 function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
-  const allocs: Array<{ name: string; at: Node }> = [];
+  const allocs: Array<{ name: string; at: Node; lookup: string | null }> = [];
   walk(fn.body, (n) => {
     let name: string | null = null;
     let value: Node | null = null;
@@ -691,10 +692,12 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
       value = field(n, 'right');
     }
     const call = unwrap(value);
-    if (name && call?.type === 'call_expression' && C.allocators.has(callName(call)) && !isTest(n, fn.body)) allocs.push({ name, at: n });
+    if (name && call?.type === 'call_expression' && (C.nullableAllocators.has(callName(call)) || C.nullableLookups.has(callName(call))) && !isTest(n, fn.body)) {
+      allocs.push({ name, at: n, lookup: C.nullableLookups.has(callName(call)) ? callName(call) : null });
+    }
     return true;
   });
-  for (const { name, at } of allocs) {
+  for (const { name, at, lookup } of allocs) {
     let done = false;
     walk(fn.body, (x) => {
       if (done) return false;
@@ -706,10 +709,17 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
         done = true;
       } else if (isTest(x, fn.body)) {
         done = true;
-      } else if (p?.type === 'argument_list' && p.parent && C.freeFns.has(callName(p.parent))) {
+      } else if (p?.type === 'argument_list' && p.parent && C.releaseFns.has(callName(p.parent))) {
         done = true;
       } else if (derefUse(x)) {
-        hits.push({ rule: 'c/missing-null-test', startLine: line(x), endLine: line(x), detail: `\`${name}\` is used before any NULL check` });
+        hits.push({
+          rule: 'c/missing-null-test',
+          startLine: line(x),
+          endLine: line(x),
+          // A lookup may well be known to succeed here; an allocation never is.
+          severity: lookup ? 'warning' : undefined,
+          detail: lookup ? `\`${name}\` comes from ${lookup}(), which returns NULL when nothing is found, and is used before any NULL check` : `\`${name}\` is used before any NULL check`,
+        });
         done = true;
       }
       return true;
@@ -720,7 +730,7 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
 // ------------------------------------------------------------------ CWE-416 / CWE-415
 function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
   walk(fn.body, (call) => {
-    if (call.type !== 'call_expression' || !C.freeFns.has(callName(call))) return true;
+    if (call.type !== 'call_expression' || !C.releaseFns.has(callName(call))) return true;
     const target = unwrap(argList(call)[0] ?? null);
     if (!target || (target.type !== 'identifier' && target.type !== 'field_expression')) return true;
     const stmt = call.parent;
@@ -769,7 +779,7 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     }
     if (isTest(x, s)) return false;
     const call = p?.type === 'argument_list' ? p.parent : null;
-    if (call && C.freeFns.has(callName(call))) {
+    if (call && C.releaseFns.has(callName(call))) {
       hits.push({ rule: 'c/double-free', startLine: line(x), endLine: line(x) });
     } else {
       hits.push({ rule: 'c/use-after-free', startLine: line(x), endLine: line(x), detail: `\`${name}\` was freed earlier` });
@@ -778,6 +788,517 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     return false;
   });
   return result;
+}
+
+/**
+ * CWE-416: memory that a longer-lived object still points to is released and the pointer is left
+ * behind (`kfree(dev->buf)` with no `dev->buf = NULL` after, or a local alias `p = dev->buf; free(p)`).
+ * Whoever reaches that object later uses or frees the memory again. Functions that tear their object
+ * down, and objects freed themselves later in the function, are left alone.
+ */
+function danglingField(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
+  const name = declaratorName(field(fnNode, 'declarator')) ?? '';
+  if (C.teardownName.test(name)) return;
+  const norm = (t: string): string => t.replace(/\s+/g, '');
+  /** Objects that outlive the call: parameters, and locals pointing into them (`priv = fe->tuner_priv`). */
+  const owners = new Set(fn.params);
+  const baseOf = (n: Node | null): Node | null => {
+    let base = unwrap(n);
+    while (base && (base.type === 'field_expression' || base.type === 'subscript_expression' || base.type === 'parenthesized_expression' || (base.type === 'pointer_expression' && base.text.startsWith('&')))) {
+      base = base.type === 'parenthesized_expression' ? kids(base)[0] ?? null : field(base, 'argument');
+    }
+    return base;
+  };
+  walk(fn.body, (n) => {
+    if (n.type === 'init_declarator') {
+      const v = declaratorName(field(n, 'declarator'));
+      const value = unwrap(field(n, 'value'));
+      const b = baseOf(value);
+      if (v && value && value.type !== 'identifier' && b?.type === 'identifier' && fn.params.has(b.text)) owners.add(v);
+    }
+    return true;
+  });
+  /** Locals that hold a field of a parameter: `iter = seqf->private`. */
+  const aliasOf = new Map<string, string>();
+  const fieldOfParam = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    if (u?.type !== 'field_expression') return null;
+    const base = baseOf(u);
+    return base?.type === 'identifier' && owners.has(base.text) ? norm(u.text) : null;
+  };
+  /** Whether `x` runs whenever `call` has run: its innermost block encloses the call. */
+  const unconditional = (x: Node): boolean => {
+    for (let c = x, p = x.parent; p; c = p, p = p.parent) {
+      if (isIn(call0!, p)) return true;
+      if (/^(if_statement|while_statement|for_statement|do_statement|switch_statement|case_statement|conditional_expression)$/.test(p.type) && !isIn(c, field(p, 'condition'))) return false;
+      if (p.type === 'binary_expression' && /^(&&|\|\|)$/.test(operator(p))) return false;
+    }
+    return false;
+  };
+  let call0: Node | null = null;
+  walk(fn.body, (n) => {
+    if (n.type === 'init_declarator') {
+      const v = declaratorName(field(n, 'declarator'));
+      const f = fieldOfParam(field(n, 'value'));
+      if (v && f) aliasOf.set(v, f);
+    } else if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') {
+      const f = fieldOfParam(field(n, 'right'));
+      if (f) aliasOf.set(field(n, 'left')!.text, f);
+      else aliasOf.delete(field(n, 'left')!.text);
+    }
+    return true;
+  });
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression' || !C.releaseFns.has(callName(call))) return true;
+    const arg = unwrap(argList(call)[0] ?? null);
+    if (!arg) return true;
+    const target = arg.type === 'identifier' ? aliasOf.get(arg.text) ?? null : fieldOfParam(arg);
+    if (!target) return true;
+    const owner = target.split(/->|\./)[0];
+    call0 = call;
+    // Reset, reassigned or the owner torn down on every path after the free: nothing dangles.
+    let settled = false;
+    walk(fn.body, (x) => {
+      if (settled) return false;
+      if (x.endIndex <= call.startIndex && !isIn(call, x)) return false;
+      if (x.startIndex < call.endIndex) return true;
+      if (x.type === 'assignment_expression' && norm(field(x, 'left')?.text ?? '') === target && unconditional(x)) settled = true;
+      if (x.type === 'call_expression' && C.teardownName.test(callName(x)) && unconditional(x) && argList(x).some((a) => norm(unwrap(a)?.text ?? '') === owner)) settled = true;
+      if (x.type === 'call_expression' && /(^|_)(memset|bzero|memzero)/.test(callName(x)) && argList(x).some((a) => norm(a.text).replace(/^&/, '') === owner || norm(a.text) === owner)) settled = true;
+      return true;
+    });
+    if (!settled) {
+      hits.push({
+        rule: 'c/dangling-pointer',
+        startLine: line(call),
+        endLine: endLine(call),
+        detail: `\`${target}\` still points to the released memory`,
+      });
+    }
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ CWE-125: length-tracked buffer reads
+interface Budget {
+  /** Bytes known to remain. */
+  n: number;
+  /** Symbolic lengths known to remain (`remaining(s) < len` was ruled out). */
+  sym: ReadonlySet<string>;
+}
+type Budgets = Map<string, Budget>;
+
+const SIZEOF: Record<string, number> = {
+  BYTE: 1, UINT8: 1, INT8: 1, char: 1, uint8_t: 1, int8_t: 1, UINT16: 2, INT16: 2, WORD: 2, uint16_t: 2, int16_t: 2, short: 2,
+  UINT32: 4, INT32: 4, DWORD: 4, uint32_t: 4, int32_t: 4, int: 4, float: 4, UINT64: 8, INT64: 8, uint64_t: 8, int64_t: 8, double: 8,
+};
+
+/** A small constant expression's value (`18`, `2 * 4`, `sizeof(UINT32) + 2`, a macro), or null. */
+function constValue(n: Node | null, macros: Map<string, number>): number | null {
+  const u = unwrapParens(n);
+  if (!u) return null;
+  const direct = numberOf(u, macros);
+  if (direct !== null) return direct;
+  if (u.type === 'sizeof_expression') {
+    const t = (field(u, 'type') ?? unwrapParens(field(u, 'value')))?.text.replace(/\s+/g, '') ?? '';
+    return SIZEOF[t] ?? null;
+  }
+  if (u.type === 'binary_expression') {
+    const l = constValue(field(u, 'left'), macros);
+    const r = constValue(field(u, 'right'), macros);
+    if (l === null || r === null) return null;
+    switch (operator(u)) {
+      case '+': return l + r;
+      case '-': return l - r;
+      case '*': return l * r;
+      default: return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Reads from a length-tracked stream (`Stream_Read_UINT32(s, v)`, `Stream_Read(s, buf, len)`) that no
+ * check of the bytes remaining covers on every path to them. Conditions `remaining(s) < K` that exit,
+ * and enclosing `remaining(s) >= K` tests, give the budget each read then spends.
+ */
+function streamReads(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  let any = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression' && C.streamReads.has(callName(n))) any = true;
+    return !any;
+  });
+  if (!any) return;
+  const norm = (t: string): string => t.replace(/\s+/g, '').replace(/^\((.*)\)$/, '$1');
+  const reported = new Set<string>();
+  const get = (st: Budgets, v: string): Budget => st.get(v) ?? { n: 0, sym: new Set() };
+
+  /** What holds about remaining lengths where `cond` is `sense`: [stream, guaranteed length]. */
+  const facts = (cond: Node | null, sense: boolean, out: Array<[string, Node]>): void => {
+    const c = unwrapParens(cond);
+    if (!c) return;
+    if (c.type === 'unary_expression' && operator(c) === '!') return facts(field(c, 'argument'), !sense, out);
+    if (c.type === 'call_expression') {
+      const spec = C.streamCheckers.get(callName(c));
+      const a = argList(c);
+      if (spec && sense && a[spec[0]] && a[spec[1]]) out.push([norm(a[spec[0]].text), a[spec[1]]]);
+      return;
+    }
+    if (c.type !== 'binary_expression') return;
+    const op = operator(c);
+    if (op === '&&' || op === '||') {
+      if ((op === '&&') === sense) {
+        facts(field(c, 'left'), sense, out);
+        facts(field(c, 'right'), sense, out);
+      }
+      return;
+    }
+    const remainingOf = (x: Node | null): string | null => {
+      const u = unwrap(x);
+      return u?.type === 'call_expression' && C.streamRemaining.has(callName(u)) && argList(u)[0] ? norm(argList(u)[0].text) : null;
+    };
+    let l = field(c, 'left');
+    let r = field(c, 'right');
+    let o = op;
+    if (!remainingOf(l) && remainingOf(r)) {
+      [l, r] = [r, l];
+      o = FLIP[o] ?? o;
+    }
+    const v = remainingOf(l);
+    if (!v || !r) return;
+    if (!sense) o = NEG[o] ?? o;
+    // remaining >= K, remaining > K: K bytes (at least) are there.
+    if (o === '>=' || o === '>') out.push([v, r]);
+  };
+  const assume = (st: Budgets, fs: Array<[string, Node]>): Budgets => {
+    if (fs.length === 0) return st;
+    const out = new Map(st);
+    for (const [v, k] of fs) {
+      const num = constValue(k, file.macros);
+      const b = get(out, v);
+      out.set(v, num !== null ? { n: Math.max(num, 0), sym: b.sym } : { n: b.n, sym: new Set([...b.sym, norm(k.text)]) });
+    }
+    return out;
+  };
+  const merge = (a: Budgets | null, b: Budgets | null): Budgets | null => {
+    if (!a) return b;
+    if (!b) return a;
+    const out: Budgets = new Map();
+    for (const v of new Set([...a.keys(), ...b.keys()])) {
+      const x = get(a, v);
+      const y = get(b, v);
+      out.set(v, { n: Math.min(x.n, y.n), sym: new Set([...x.sym].filter((k) => y.sym.has(k))) });
+    }
+    return out;
+  };
+  /** Spends the reads in an expression, in source order. */
+  const spend = (n: Node | null, st: Budgets): void => {
+    if (!n) return;
+    walk(n, (x) => {
+      if (x.type !== 'call_expression') return true;
+      const spec = C.streamReads.get(callName(x));
+      if (!spec) return true;
+      const a = argList(x);
+      const sv = a[spec.stream];
+      if (!sv) return true;
+      const v = norm(sv.text);
+      const b = get(st, v);
+      let ok: boolean;
+      if ('size' in spec) {
+        ok = b.n >= spec.size || b.sym.size > 0;
+        if (b.n >= spec.size) st.set(v, { n: b.n - spec.size, sym: b.sym });
+      } else {
+        const len = a[spec.lengthArg];
+        const num = constValue(len ?? null, file.macros);
+        if (num !== null) {
+          ok = b.n >= num || b.sym.size > 0;
+          if (b.n >= num) st.set(v, { n: b.n - num, sym: b.sym });
+        } else ok = !!len && b.sym.has(norm(len.text));
+      }
+      if (!ok && !reported.has(v)) {
+        reported.add(v);
+        hits.push({ rule: 'c/unchecked-stream-read', startLine: line(x), endLine: endLine(x), detail: `no check of the bytes remaining in \`${sv.text}\` covers this read` });
+      }
+      if (!ok) st.set(v, { n: Number.POSITIVE_INFINITY, sym: b.sym });
+      return true;
+    });
+  };
+  const stmt = (s: Node, st: Budgets): Budgets | null => {
+    switch (s.type) {
+      case 'compound_statement': {
+        let cur: Budgets | null = st;
+        for (const k of kids(s)) {
+          if (!cur) return null;
+          cur = stmt(k, cur);
+        }
+        return cur;
+      }
+      case 'if_statement': {
+        const cond = field(s, 'condition');
+        const before = new Map(st);
+        spend(cond, before);
+        const pos: Array<[string, Node]> = [];
+        const neg: Array<[string, Node]> = [];
+        facts(cond, true, pos);
+        facts(cond, false, neg);
+        const cons = field(s, 'consequence');
+        const alt = field(s, 'alternative');
+        const a = cons ? stmt(cons, assume(new Map(before), pos)) : assume(before, pos);
+        const altBody = alt?.type === 'else_clause' ? kids(alt).find((k) => k.type !== 'comment') ?? null : alt;
+        const b = altBody ? stmt(altBody, assume(new Map(before), neg)) : assume(before, neg);
+        return merge(a, b) ?? (a === null && b === null ? null : before);
+      }
+      case 'switch_statement': {
+        const before = new Map(st);
+        spend(field(s, 'condition'), before);
+        let out: Budgets | null = null;
+        let hasDefault = false;
+        for (const c of kids(field(s, 'body') ?? s)) {
+          if (c.type !== 'case_statement') continue;
+          if (/^default\b/.test(c.text)) hasDefault = true;
+          let cur: Budgets | null = new Map(before);
+          for (const k of kids(c).slice(/^default\b/.test(c.text) ? 0 : 1)) {
+            if (!cur) break;
+            if (k.type === 'break_statement') break;
+            cur = stmt(k, cur);
+          }
+          out = merge(out, cur);
+        }
+        return hasDefault ? out : merge(out, before);
+      }
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement': {
+        const before = new Map(st);
+        spend(field(s, 'initializer'), before);
+        spend(field(s, 'condition'), before);
+        const pos: Array<[string, Node]> = [];
+        facts(field(s, 'condition'), true, pos);
+        const body = field(s, 'body');
+        const after = body ? stmt(body, assume(new Map(before), pos)) : before;
+        return merge(before, after);
+      }
+      case 'labeled_statement': {
+        const k = kids(s).filter((x) => x.type !== 'statement_identifier');
+        return k[0] ? stmt(k[0], st) : st;
+      }
+      case 'return_statement':
+      case 'goto_statement':
+      case 'break_statement':
+      case 'continue_statement':
+        spend(s, new Map(st));
+        return null;
+      default: {
+        const cur = new Map(st);
+        spend(s, cur);
+        if (s.type === 'expression_statement' && exits(s)) return null;
+        return cur;
+      }
+    }
+  };
+  stmt(fn.body, new Map());
+}
+
+// ------------------------------------------------------------------ CWE-190: products in allocation sizes
+/** `a * b` with two run-time operands (not literals, macros or sizeof): the product can wrap. */
+function runtimeProducts(n: Node | null, file: FileInfo, out: Node[]): void {
+  if (!n) return;
+  walk(n, (x) => {
+    if (x.type === 'sizeof_expression' || x.type === 'call_expression') return false;
+    if (x.type === 'binary_expression' && operator(x) === '*') {
+      const l = unwrap(field(x, 'left'));
+      const r = unwrap(field(x, 'right'));
+      const runtime = (o: Node | null): boolean =>
+        !!o && constValue(o, file.macros) === null && o.type !== 'sizeof_expression' && !(o.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(o.text)) && o.type !== 'number_literal';
+      if (runtime(l) && runtime(r)) out.push(x);
+    }
+    return true;
+  });
+}
+
+/**
+ * An allocation whose size multiplies two run-time values (`malloc(w * h * 4)`, or through a variable
+ * assigned such a product) with no overflow guard in the function: no condition that divides a limit by
+ * one of the operands or compares with a *_MAX constant, and no checked-multiply helper. A wrapped
+ * size allocates a small buffer that the code then fills at full size.
+ */
+function allocSizeOverflow(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const norm = (t: string): string => t.replace(/\s+/g, '');
+  /** Variables and fields assigned a product (`state->bytes = w * h`). */
+  const products = new Map<string, Node[]>();
+  walk(fn.body, (n) => {
+    let name: string | null = null;
+    let value: Node | null = null;
+    if (n.type === 'init_declarator') {
+      name = declaratorName(field(n, 'declarator'));
+      value = field(n, 'value');
+    } else if (n.type === 'assignment_expression' && operator(n) === '=' && /^(identifier|field_expression)$/.test(field(n, 'left')?.type ?? '')) {
+      name = norm(field(n, 'left')!.text);
+      value = field(n, 'right');
+    }
+    if (name && value) {
+      const ps: Node[] = [];
+      runtimeProducts(value, file, ps);
+      if (ps.length) products.set(name, ps);
+    }
+    return true;
+  });
+  let helper = false;
+  /** Comparisons in conditions: what an overflow guard is made of. */
+  const comparisons: Node[] = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression' && C.overflowCheckers.test(callName(n))) helper = true;
+    if (n.type === 'binary_expression' && RELATIONAL.has(operator(n))) comparisons.push(n);
+    return true;
+  });
+  if (helper) return;
+  /** The names an operand stands for: its variables and the last field of each field access. */
+  const leaves = (o: Node): Set<string> => {
+    const out = new Set<string>();
+    walk(o, (x) => {
+      if (x.type === 'field_expression') {
+        out.add(field(x, 'field')?.text ?? '');
+        return false;
+      }
+      if (x.type === 'identifier' && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) out.add(x.text);
+      return x.type !== 'sizeof_expression';
+    });
+    return out;
+  };
+  const names = (n: Node | null): Set<string> => (n ? leaves(n) : new Set());
+  const overlaps = (a: Set<string>, b: Set<string>): boolean => [...a].some((x) => b.has(x));
+  const limitLike = (n: Node | null): boolean => !!n && (constValue(n, file.macros) !== null || /\/|[A-Z_]*MAX\b|LIMIT/.test(n.text) || (unwrap(n)?.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(unwrap(n)!.text)));
+  const guarded = (p: Node): boolean => {
+    const ops = [unwrap(field(p, 'left')), unwrap(field(p, 'right'))].filter((o): o is Node => !!o).map(leaves);
+    // Both operands in one comparison with a limit or a division (`a > INT_MAX / b`).
+    for (const c of comparisons) {
+      const all = names(c);
+      if (ops.every((o) => overlaps(o, all)) && /\/|MAX|LIMIT/.test(c.text)) return true;
+    }
+    // Every operand bounded by a constant on its own (`n > 0x7ffe` fails).
+    return ops.every((o) =>
+      comparisons.some((c) => {
+        const l = field(c, 'left');
+        const r = field(c, 'right');
+        return (overlaps(o, names(l)) && limitLike(r)) || (overlaps(o, names(r)) && limitLike(l));
+      }),
+    );
+  };
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const name = callName(call);
+    if (!C.allocName.test(name)) return true;
+    const args = argList(call);
+    // calloc(n, size) multiplies its two arguments itself, with a check.
+    const sizeArgs = /calloc$/i.test(name) ? args.filter((a) => unwrap(a)?.type === 'binary_expression') : args;
+    const found: Node[] = [];
+    for (const a of sizeArgs) {
+      runtimeProducts(a, file, found);
+      const u = unwrap(a);
+      if (u && products.has(norm(u.text))) found.push(...products.get(norm(u.text))!);
+    }
+    const p = found.find((x) => !guarded(x));
+    if (p) {
+      hits.push({ rule: 'c/alloc-size-overflow', startLine: line(call), endLine: endLine(call), detail: `\`${p.text.replace(/\s+/g, ' ').slice(0, 60)}\` is not checked for overflow` });
+    }
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ CWE-22: a name joined onto a directory
+/** `"x/"` at the right end of a concatenation's left side (C++ `dir + "/" + name`). */
+function endsWithSlashLiteral(n: Node | null): boolean {
+  let cur = unwrapParens(n);
+  while (cur?.type === 'binary_expression') cur = unwrapParens(field(cur, 'right'));
+  const t = cString(cur);
+  return t !== null && t.endsWith('/');
+}
+
+/**
+ * A string parameter joined onto a directory (`concat_path_file(dir, name)`, `snprintf(p, n, "%s/%s",
+ * dir, name)`, `dir + "/" + name`) and the path then used or returned, with no check of the name (a
+ * call on it in a condition, other than a plain comparison) anywhere in the function: `..` or `/` in
+ * the name leaves the directory.
+ */
+function pathJoinTraversal(fnNode: Node, fn: FnInfo, hits: RuleHit[]): void {
+  const names = new Set([...fn.params].filter((p) => /char|string|path|name/i.test(fn.types.get(p) ?? '') && !/\b(int|long|size_t|unsigned|bool)\b/.test(fn.types.get(p) ?? '')));
+  if (names.size === 0) return;
+  const isName = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    return u?.type === 'identifier' && names.has(u.text) ? u.text : null;
+  };
+  // Vetted names: passed to a check inside a condition (`if (!str_is_correct_filename(name))`, `strstr(name, "..")`).
+  const vetted = new Set<string>();
+  walk(fn.body, (n) => {
+    if (n.type !== 'call_expression' || C.stringCompares.test(callName(n))) return true;
+    let inCond = false;
+    for (const { child, parent } of climb(n, fn.body)) {
+      if (/^(if_statement|while_statement|conditional_expression|for_statement)$/.test(parent.type) && isIn(child, field(parent, 'condition'))) inCond = true;
+      if (/_statement$/.test(parent.type) && !inCond) break;
+    }
+    if (inCond) for (const a of argList(n)) { const v = isName(a); if (v) vetted.add(v); }
+    return true;
+  });
+  for (const v of vetted) names.delete(v);
+  if (names.size === 0) return;
+  /** Where the joined path goes: the variable it is stored in, or the expression used in place. */
+  const joins: Array<{ at: Node; holder: string | null; expr: Node }> = [];
+  const holderOf = (e: Node): string | null => {
+    const p = e.parent;
+    if (p?.type === 'init_declarator') return declaratorName(field(p, 'declarator'));
+    if (p?.type === 'assignment_expression' && field(p, 'right')?.id === e.id) return field(p, 'left')?.text ?? null;
+    return null;
+  };
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression') {
+      const name = callName(n);
+      const args = argList(n);
+      if (C.pathJoins.test(name) && args.slice(1).some((a) => isName(a))) joins.push({ at: n, holder: holderOf(n), expr: n });
+      const fi = C.pathFormatters.get(name);
+      if (fi !== undefined) {
+        const fmt = cString(args[fi] ?? null);
+        // The arguments printed right after a "/": names placed under a directory.
+        const after: Node[] = [];
+        if (fmt) {
+          let k = fi + 1;
+          for (const m of fmt.matchAll(FMT)) {
+            if (m[5] === '%') continue;
+            if (m[2] === '*') k++;
+            if (m[3] === '*') k++;
+            if (m[5] === 's' && fmt[m.index! - 1] === '/' && args[k]) after.push(args[k]);
+            k++;
+          }
+        }
+        if (after.some((a) => isName(a))) {
+          const buf = fi > 0 && name !== 'asprintf' && name !== 'vasprintf' ? unwrap(args[0])?.text ?? null : name === 'asprintf' || name === 'vasprintf' ? (args[0]?.text.replace(/^&/, '') ?? null) : holderOf(n);
+          joins.push({ at: n, holder: buf, expr: n });
+        }
+      }
+    } else if (n.type === 'binary_expression' && operator(n) === '+' && isName(field(n, 'right')) && endsWithSlashLiteral(field(n, 'left'))) {
+      // The outermost concatenation is what gets stored.
+      let top: Node = n;
+      while (top.parent?.type === 'binary_expression' && operator(top.parent) === '+') top = top.parent;
+      joins.push({ at: n, holder: holderOf(top), expr: top });
+    }
+    return true;
+  });
+  for (const j of joins) {
+    let used = false;
+    walk(fn.body, (x) => {
+      if (used) return false;
+      if (x.startIndex < j.at.endIndex) return x.endIndex > j.at.endIndex;
+      if (x.type === 'return_statement' && j.holder && mentions(x, new Set([j.holder]))) used = true;
+      if (x.type === 'call_expression' && !C.pathReporters.test(callName(x)) && j.holder && argList(x).some((a) => unwrap(a)?.text === j.holder)) used = true;
+      return true;
+    });
+    // Used in place: an argument of a call, or returned.
+    const p = j.expr.parent;
+    if (!j.holder && (p?.type === 'return_statement' || (p?.type === 'argument_list' && p.parent && !C.pathReporters.test(callName(p.parent))))) used = true;
+    if (used) {
+      hits.push({ rule: 'c/path-join-traversal', startLine: line(j.at), endLine: endLine(j.at), detail: 'the name is not checked for ".." or "/" before it is joined onto the directory' });
+      return;
+    }
+  }
 }
 
 /** Names declared as pointers (parameters and locals), not arrays: `sizeof` of one is the pointer's size. */
@@ -895,6 +1416,10 @@ export function checkC(root: Node): RuleHit[] {
     stringWrites(fn, file, hits);
     missingNullTest(fn, hits);
     useAfterFree(fn, hits);
+    danglingField(n, fn, hits);
+    streamReads(fn, file, hits);
+    pathJoinTraversal(n, fn, hits);
+    allocSizeOverflow(fn, file, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     return false;

@@ -32,6 +32,14 @@ const rules: RuleMeta[] = [
       'Request data is used as a file path. Serve with send_from_directory, pass the name through werkzeug secure_filename, or normalize with os.path.realpath and reject paths that do not startswith the allowed directory.',
   },
   {
+    id: 'py/path-join-traversal',
+    cwe: ['CWE-22'],
+    severity: 'note',
+    checks: "a caller's or client's name joined onto a base directory or namespace (os.path.join, \"%s/%s\", base + \"/\" + name) and then used, returned or yielded with no basename, containment check (realpath + startswith/commonpath) or validation",
+    message:
+      'A name from outside is joined onto a base directory, and a ".." or absolute name in it escapes that base. Reduce it to os.path.basename(name) / secure_filename(name), or resolve the joined path (os.path.realpath) and reject it unless os.path.commonpath([base, path]) == base.',
+  },
+  {
     id: 'py/tarslip',
     cwe: ['CWE-22'],
     severity: 'error',
@@ -93,6 +101,14 @@ const rules: RuleMeta[] = [
     checks: 'an HTML string built by %/format/f-string/concatenation around values not escaped for HTML, returned, marked safe or written to the response',
     message:
       'HTML is built by string formatting around unescaped values. Build it with markupsafe/django format_html (which escapes the arguments) or escape each value with html.escape()/markupsafe.escape(), or render a template with autoescaping.',
+  },
+  {
+    id: 'py/json-in-html',
+    cwe: ['CWE-79', 'CWE-116'],
+    severity: 'note',
+    checks: 'json.dumps(...) without an HTML-safe encoder (cls=...) passed as a value of a template context (render/render_to_response/render_template)',
+    message:
+      'JSON put into a page with json.dumps keeps <, > and & as they are, so a value containing "</script><script>..." runs as script. Encode it for HTML (json.dumps(data, cls=DjangoJSONEncoder) does not; use a JSONEncoderForHTML, Django\'s json_script filter, or replace <, > and & with \\u003c, \\u003e, \\u0026).',
   },
   {
     id: 'py/code-injection',
@@ -159,6 +175,13 @@ const rules: RuleMeta[] = [
     message: 'The allocation may return NULL and is used unchecked. Test it right after allocating: if (p == NULL) { /* handle */ return ...; }',
   },
   {
+    id: 'c/unchecked-stream-read',
+    cwe: ['CWE-125'],
+    severity: 'warning',
+    checks: 'a read from a length-tracked stream (Stream_Read_UINT32/Stream_Read/Stream_Seek...) not covered, on every path to it, by a check of the bytes remaining (Stream_GetRemainingLength(s) < n → exit, Stream_CheckAndLogRequiredLength)',
+    message: 'This read can run past the end of the received data: no check of the bytes remaining covers it on this path. Check first, e.g. if (Stream_GetRemainingLength(s) < 4) return FALSE; (counting every read up to the next check).',
+  },
+  {
     id: 'c/out-of-bounds-read',
     cwe: ['CWE-125'],
     severity: 'error',
@@ -187,11 +210,32 @@ const rules: RuleMeta[] = [
     message: 'Arithmetic on an unbounded external value can overflow. Check the operand first (e.g. if (v > INT_MAX - k) { error }), bound it with % or &, or compute in a wider type.',
   },
   {
+    id: 'c/alloc-size-overflow',
+    cwe: ['CWE-190', 'CWE-680'],
+    severity: 'note',
+    checks: 'an allocation size that multiplies two run-time values (directly or through a variable) with no overflow guard in the function (a condition dividing a limit by an operand or comparing with *_MAX, or a checked-multiply helper)',
+    message: 'The allocation size multiplies run-time values and can wrap around, allocating less than the code then writes. Check first (if (b != 0 && a > SIZE_MAX / b) fail;) or use a checked multiply (calloc(a, b), reallocarray, __builtin_mul_overflow).',
+  },
+  {
     id: 'c/use-after-free',
     cwe: ['CWE-416'],
     severity: 'error',
     checks: 'a pointer used, dereferenced or passed on after free() on a straight-line path without reassignment',
     message: 'The pointer is used after free(). Finish all uses before freeing, and set it to NULL right after free() so later use is caught.',
+  },
+  {
+    id: 'c/dangling-pointer',
+    cwe: ['CWE-416', 'CWE-825'],
+    severity: 'note',
+    checks: 'free/kfree/... of a field of a parameter (directly or through a local copy of it) with no reset of that field afterwards, outside teardown functions and when the owner is not torn down too',
+    message: 'The memory is released but the object that outlives this function still points to it; the next user of that field reads or frees freed memory. Set the field to NULL right after releasing it (or release it in the owner\'s teardown only).',
+  },
+  {
+    id: 'c/path-join-traversal',
+    cwe: ['CWE-22'],
+    severity: 'note',
+    checks: 'a string parameter joined onto a directory (concat_path_file, snprintf "%s/%s", dir + "/" + name) and the path used or returned, with no check of the name in any condition of the function',
+    message: 'A name from the caller is joined onto a directory without being checked: ".." or "/" in it reaches files outside that directory. Reject names containing "/" or equal to ".." (or resolve with realpath and check the prefix) before building the path.',
   },
   {
     id: 'c/double-free',

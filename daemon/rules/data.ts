@@ -114,6 +114,15 @@ export const PY = {
   /** Calls that never return (a branch ending in one does not flow on). */
   noReturn: new Set(['abort', 'flask.abort', 'sys.exit', 'exit', 'os._exit', 'werkzeug.exceptions.abort', 'self.abort', 'self.fail', 'pytest.fail', 'quit']),
 
+  /** Calls that join path components: a caller's name after the first component may climb out with `..`. */
+  pathJoins: new Set(['os.path.join', 'posixpath.join', 'ntpath.join', 'pathlib.Path', 'Path', 'pathlib.PurePath', 'PurePath', 'pathlib.PurePosixPath']),
+  /** A helper of the application that says it makes a path or file name safe (`sanitize_filename(x)`, `safe_path(x)`). */
+  pathSanitizerName: /^_*((sanitize|sanitise|secure|safe|clean)_?\w*(path|file|name|dir)\w*|\w*(path|file|name|dir)\w*_(sanitize[dr]?|sanitise[dr]?|secure|safe|clean(ed)?|within\w*|inside\w*|checked))$/i,
+  /**
+   * A joined path handed to one of these is being inspected, transformed or reported, not opened: the
+   * containment rule waits for where it is used.
+   */
+  pathInspectors: /^(os\.path\.\w+|posixpath\.\w+|ntpath\.\w+|str|repr|len|print|isinstance|format|fnmatch\.\w+|re\.\w+|glob\.escape|(logging|log|logger|LOG|_log|_logger|self\.log|self\.logger)\.\w+|\w*(log|warn|debug|info|error|echo|message|msg|print)\w*)$/i,
   normalizers: new Set(['os.path.normpath', 'os.path.abspath', 'os.path.realpath', 'posixpath.normpath', '*.resolve', '*.absolute']),
   /** Functions whose result carries the taint of their arguments. */
   propagators: new Set([
@@ -123,6 +132,7 @@ export const PY = {
     'base64.urlsafe_b64decode', 'json.loads', 'io.BytesIO', 'io.StringIO', 'bytes.fromhex', 'codecs.decode', 'unicode',
     'force_text', 'force_str', 'smart_text', 'smart_str', 'django.utils.encoding.force_str', 'django.utils.encoding.force_text',
     'six.text_type', 'six.ensure_str', 'six.ensure_text', 'textwrap.dedent', 'copy.copy', 'copy.deepcopy',
+    're.sub', 're.subn',
   ]),
   /** Methods that carry the receiver's taint (string/dict/bytes methods). */
   propagatingMethods: new Set([
@@ -143,6 +153,9 @@ export const PY = {
     ['shutil.move', [0, 1]], ['django.http.FileResponse', [0]], ['FileResponse', [0]],
     ['*.read_text', [-1]], ['*.read_bytes', [-1]], ['*.write_text', [-1]], ['*.write_bytes', [-1]],
     ['*.unlink', [-1]], ['*.save', [0]],
+    // twisted.web serves the named file; boto's key writes into the named local file.
+    ['twisted.web.static.File', [0]], ['static.File', [0]],
+    ['*.get_contents_to_filename', [0]], ['*.set_contents_from_filename', [0]],
   ]),
   tarOpeners: new Set(['tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'TarFile', 'TarFile.open', 'zipfile.ZipFile', 'ZipFile']),
 
@@ -196,6 +209,9 @@ export const PY = {
     'make_response', 'flask.Response', 'Response', 'werkzeug.wrappers.Response', 'starlette.responses.HTMLResponse',
     'fastapi.responses.HTMLResponse', 'HTMLResponse', 'aiohttp.web.Response',
   ]),
+  /** Functions that render a template with a context: its values end up in the page. */
+  templateRenderers: /^(render|render_to_response|render_to_string|render_template|TemplateResponse|render_mako|direct_to_template|render_response)$/,
+  jsonDumps: new Set(['json.dumps', 'simplejson.dumps', 'ujson.dumps', 'flask.json.dumps', 'django.core.serializers.json.json.dumps']),
   /** Markdown renderers pass raw HTML in their input through to their output. */
   markdownSinks: new Set(['markdown.markdown', 'markdown', 'markdown2.markdown', 'mistune.markdown', 'mistune.html', 'commonmark.commonmark', 'markdown.Markdown.convert']),
   /** A model object whose fields are assigned and then saved. */
@@ -224,6 +240,20 @@ export const PLACEHOLDER =
 // ---------------------------------------------------------------- C
 export const C = {
   allocators: new Set(['malloc', 'calloc', 'realloc', 'aligned_alloc', 'reallocarray']),
+  /** Allocators and duplicators that return NULL on failure (libc, kernel, libav, glib's try_ variants, libxml2). */
+  nullableAllocators: new Set([
+    'malloc', 'calloc', 'realloc', 'aligned_alloc', 'reallocarray', 'strdup', 'strndup', 'kmalloc', 'kzalloc', 'kcalloc',
+    'kmalloc_array', 'krealloc', 'vmalloc', 'vzalloc', 'kvmalloc', 'kvzalloc', 'kstrdup', 'kstrndup', 'kmemdup', 'devm_kzalloc',
+    'devm_kmalloc', 'devm_kcalloc', 'av_malloc', 'av_mallocz', 'av_calloc', 'av_realloc', 'av_strdup', 'g_try_malloc',
+    'g_try_malloc0', 'g_try_realloc', 'xmlMalloc', 'xmlStrdup', 'OPENSSL_malloc', 'OPENSSL_zalloc', 'CRYPTO_malloc',
+    'AcquireQuantumMemory', 'AcquireMagickMemory', 'opj_malloc', 'opj_calloc', '_TIFFmalloc', 'emalloc_safe',
+  ]),
+  /** Lookups documented to return NULL when the thing is absent. */
+  nullableLookups: new Set([
+    'platform_get_resource', 'platform_get_resource_byname', 'of_get_property', 'of_find_node_by_name', 'of_find_compatible_node',
+    'dev_get_platdata', 'getenv', 'fopen', 'fdopen', 'opendir', 'getpwnam', 'getpwuid', 'getgrnam', 'gethostbyname', 'localtime',
+    'gmtime', 'dlopen', 'tmpfile', 'popen', 'g_hash_table_lookup',
+  ]),
   /** Library functions that dereference the listed pointer arguments. */
   derefArgs: new Map<string, number[]>([
     ['fgets', [0]], ['fread', [0]], ['fwrite', [0]], ['memcpy', [0, 1]], ['memmove', [0, 1]], ['memset', [0]],
@@ -240,6 +270,16 @@ export const C = {
   scanners: new Map<string, number>([['scanf', 1], ['fscanf', 2], ['sscanf', 2]]),
   exits: new Set(['exit', '_exit', 'abort', 'err', 'errx', 'perror_exit', 'longjmp', '__builtin_unreachable']),
   freeFns: new Set(['free', 'cfree', 'g_free']),
+  /**
+   * Functions that release the memory their argument points to (libc, kernel, glib, libav, PHP, libxml2,
+   * OpenSSL): after one, a pointer to it that stays reachable dangles.
+   */
+  releaseFns: new Set([
+    'free', 'cfree', 'g_free', 'kfree', 'kvfree', 'vfree', 'kzfree', 'kfree_sensitive', 'av_free', 'efree', 'xmlFree',
+    'OPENSSL_free', 'CRYPTO_free', 'g_slice_free1', 'mem_free', 'xfree', 'zfree', 'PyMem_Free', 'ruby_xfree',
+  ]),
+  /** A function named like this tears its object down: fields it frees are not expected to be reset. */
+  teardownName: /(free|destroy|release|cleanup|clean_up|clear|dispose|fini|finalize|deinit|uninit|delete|del|close|teardown|dtor|unref|put|exit|shutdown|remove|reset|drop|kill|unload|unregister)/i,
   /** Functions taking a buffer and its length: [buffer argument, length argument]. */
   sizeArgs: new Map<string, [number, number]>([
     ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
@@ -254,6 +294,34 @@ export const C = {
   ]),
   /** Functions that fill their buffer argument with data from outside the program. */
   inputFns: new Set(['fgets', 'read', 'recv', 'recvfrom', 'fread', 'gets', 'getline', 'scanf', 'fscanf', 'sscanf']),
+  /**
+   * Cursor-style readers of a length-tracked buffer (FreeRDP/WinPR wStream and the like): the bytes a
+   * call consumes, as a fixed size or the index of its length argument.
+   */
+  streamReads: new Map<string, { stream: number; size: number } | { stream: number; lengthArg: number }>([
+    ...(['UINT8', 'INT8', 'BYTE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 1 }], [`Stream_Peek_${t}`, { stream: 0, size: 1 }], [`Stream_Seek_${t}`, { stream: 0, size: 1 }]] as const),
+    ...(['UINT16', 'INT16', 'UINT16_BE', 'INT16_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 2 }], [`Stream_Peek_${t}`, { stream: 0, size: 2 }], [`Stream_Seek_${t}`, { stream: 0, size: 2 }]] as const),
+    ...(['UINT32', 'INT32', 'UINT32_BE', 'INT32_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 4 }], [`Stream_Peek_${t}`, { stream: 0, size: 4 }], [`Stream_Seek_${t}`, { stream: 0, size: 4 }]] as const),
+    ...(['UINT64', 'INT64', 'UINT64_BE', 'INT64_BE'] as const).flatMap((t) => [[`Stream_Read_${t}`, { stream: 0, size: 8 }], [`Stream_Peek_${t}`, { stream: 0, size: 8 }], [`Stream_Seek_${t}`, { stream: 0, size: 8 }]] as const),
+    ['Stream_Read', { stream: 0, lengthArg: 2 }], ['Stream_Peek', { stream: 0, lengthArg: 2 }], ['Stream_Seek', { stream: 0, lengthArg: 1 }],
+    ['Stream_Read_UTF16_String', { stream: 0, lengthArg: 2 }],
+  ]),
+  /** Allocation functions by name; a product of two run-time values in the size can wrap around. */
+  allocName: /(^|_)(x|e|k|kv|v|g_|av_|opj_|_TIFF|safe_|Py(Mem|Object)_)?(malloc|mallocz|zalloc|realloc|alloc|AllocChunk|AcquireQuantumMemory|AcquireMagickMemory|ResizeQuantumMemory|New|Newx|Newxc|Newz)$/i,
+  /** Built-ins and helpers that compute a product or sum with an overflow check. */
+  overflowCheckers: /(overflow|_mul_|mul_|safe_mul|check_mul|size_mul|array_size|struct_size|SafeMultiply|__builtin_\w+_overflow|HeapSizeOf|MultiplySize)/i,
+  /** Calls that join a directory and a name into a path: the name is an argument after the first. */
+  pathJoins: /^(concat_path_file|concat_path|path_concat|g_build_filename|g_build_path|build_path|join_path|path_join|make_path|pathjoin|file_path_join)$/,
+  /** printf-style builders: a format with "/%s" puts a name under a directory. [format argument index] */
+  pathFormatters: new Map<string, number>([['snprintf', 2], ['sprintf', 1], ['asprintf', 1], ['xasprintf', 0], ['g_strdup_printf', 0], ['vasprintf', 1]]),
+  /** Calls that only compare or measure a string: a test with one of these does not vet a name. */
+  stringCompares: /^(strcmp|strncmp|strcasecmp|strncasecmp|g_strcmp0|strlen|strnlen|g_str_equal|streq)$/,
+  /** Calls that only report or release a path: not a use of it. */
+  pathReporters: /^(free|g_free|kfree|printf|fprintf|puts|syslog|strlen|\w*log\w*|\w*_?msg\w*|\w*err\w*|\w*warn\w*|\w*debug\w*|\w*trace\w*)$/i,
+  /** How many bytes are left to read: `remaining(s) < n` guards the next n bytes. */
+  streamRemaining: new Set(['Stream_GetRemainingLength', 'Stream_Length_Remaining']),
+  /** Checks that return true when at least the length argument's bytes remain: [stream argument, length argument]. */
+  streamCheckers: new Map<string, [number, number]>([['Stream_CheckAndLogRequiredLength', [1, 2]], ['Stream_CheckAndLogRequiredLengthWLog', [1, 2]], ['Stream_EnsureRemainingCapacity', [0, 1]]]),
   wideTypes: /\b(long\s+long|int64_t|uint64_t|__int128|double|long\s+double|intmax_t|uintmax_t)\b/,
 };
 

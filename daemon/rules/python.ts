@@ -2,7 +2,7 @@ import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, quali
 import type { RuleHit } from './catalog.js';
 import { CREDENTIAL_NAME, PLACEHOLDER, PY } from './data.js';
 import {
-  type SinkKind, type TV, built, dynSource, join, joinAll, normalized, opaque, reaches, sanitize, strongSource, weakSource,
+  type SinkKind, type TV, built, dynSource, join, joinAll, normalized, opaque, pathJoin, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
 
 const SCOPES = new Set(['function_definition', 'class_definition', 'lambda', 'decorated_definition']);
@@ -310,6 +310,10 @@ export function checkPython(root: Node): RuleHit[] {
     let returned: TV = null;
     /** Local objects whose fields this function saves (`obj.save()`): stored request data ends up in pages. */
     const savedObjects = new Set<string>();
+    /** Whether a field of a local object was stored into: only then do lookups gather fields. */
+    let fieldStores = false;
+    /** Names bound to caught exceptions (`except ValueError as ex`). */
+    const caught = new Set<string>();
     walk(u.body, (x) => {
       if (x !== u.body && SCOPES.has(x.type)) return false;
       if (x.type === 'call') {
@@ -333,14 +337,20 @@ export function checkPython(root: Node): RuleHit[] {
     };
 
     /** Formatting: the result is built; if the template is HTML and data is unescaped, it is HTML-injectable. */
-    const format = (template: Node | null, data: TV, whole: TV): TV => {
+    const format = (template: Node | null, data: TV, whole: TV, parts?: TV[]): TV => {
       const out = built(whole);
       if (!out) return out;
       const text = literalText(template) ?? (template?.type === 'identifier' && typeof consts.get(template.text) === 'string' ? (consts.get(template.text) as string) : null);
       const unsafeData = !!data && !data.clean.has('xss');
       const sqlData = !!data && !data.clean.has('sql');
+      // A path template (`"%s/%s"`, `f"{root}/{name}"`) joins a name onto a base; formatted into a message it is no path any more.
+      const pathTpl = text !== null && PATH_TEMPLATE.test(text);
+      // The values in template order: the first is the base when the template starts with it.
+      const vals = parts ?? [data];
+      const named = pathTpl && !!pathJoin(/^[a-zA-Z]*["']{1,3}(%|\{)/.test(text!) ? vals : [null, ...vals])?.joined;
       return {
         ...out,
+        joined: pathTpl ? out.joined || named : text === null ? out.joined : false,
         html: out.html || (unsafeData && text !== null && HTML_TAG.test(text)),
         sqlText: out.sqlText || (sqlData && text !== null && SQL_TEXT.test(text)),
       };
@@ -349,8 +359,20 @@ export function checkPython(root: Node): RuleHit[] {
     const isList = (n: Node | null): boolean =>
       !!n && (n.type === 'list' || n.type === 'list_comprehension' || (n.type === 'identifier' && lists.has(n.text)));
 
+    /** An unbound name: a constant, module or function is no data; anything else is of unknown origin. */
+    const identifierValue = (name: string): TV =>
+      consts.has(name) || /^[A-Z][A-Z0-9_]*$/.test(name) || alias.has(name) || modules.has(name) || byName.has(name) ? null : dynSource();
+
     const identifier = (n: Node): TV => {
-      if (env.has(n.text)) return env.get(n.text) ?? null;
+      if (env.has(n.text)) {
+        // The whole object: with whatever was stored in its fields.
+        let v = env.get(n.text) ?? null;
+        if (fieldStores) {
+          const prefix = `${n.text}.`;
+          for (const [k, f] of env) if (k.startsWith(prefix)) v = join(v, f);
+        }
+        return v;
+      }
       if (consts.has(n.text) || /^[A-Z][A-Z0-9_]*$/.test(n.text) || alias.has(n.text) || modules.has(n.text) || byName.has(n.text)) return null;
       if (n.text === 'self' || n.text === 'cls') return dynSource();
       return dynSource();
@@ -367,6 +389,8 @@ export function checkPython(root: Node): RuleHit[] {
           if (obj && isRequestObject(obj) && PY.requestAttrs.has(attr)) return strongSource();
           if (PY.localSourceNames.has(qualify(n))) return localSource();
           if (obj?.type === 'identifier' && (alias.has(obj.text) || /^[A-Z][A-Z0-9_]*$/.test(attr))) return null;
+          // A field stored on a local object (`item.meta = x`) taints that field, not its siblings.
+          if (obj?.type === 'identifier') return join(env.get(obj.text) ?? (env.has(obj.text) ? null : identifier(obj)), env.get(`${obj.text}.${attr}`) ?? null);
           return ev(obj);
         }
         case 'subscript': {
@@ -389,12 +413,15 @@ export function checkPython(root: Node): RuleHit[] {
               const used = joinAll([...tpl.matchAll(/%\((\w+)\)/g)].map((m) => env.get(m[1]) ?? null));
               return format(l, used, join(lv, used));
             }
-            return format(l, rv, join(lv, rv));
+            return format(l, rv, join(lv, rv), r?.type === 'tuple' ? kids(r).map((k) => ev(k)) : undefined);
           }
           if (op === '+') {
             // List concatenation builds an argument vector, not a string.
             if (isList(l) || isList(r)) return join(lv, rv);
-            return format(literalText(l) !== null ? l : r, literalText(l) !== null ? rv : lv, join(lv, rv));
+            const out = format(literalText(l) !== null ? l : r, literalText(l) !== null ? rv : lv, join(lv, rv));
+            // `base + "/" + name`: the name is joined onto a directory.
+            if (out && l && endsWithSlash(l) && pathJoin([null, rv])?.joined) return { ...out, joined: true };
+            return out;
           }
           // Other arithmetic on data yields numbers, which no sink here cares about.
           return null;
@@ -402,8 +429,9 @@ export function checkPython(root: Node): RuleHit[] {
         case 'string': {
           const parts = kids(n).filter((k) => k.type === 'interpolation');
           if (!parts.length) return null;
-          const data = joinAll(parts.map((p) => ev(field(p, 'expression') ?? kids(p)[0] ?? null)));
-          return format(n, data, data);
+          const vals = parts.map((p) => ev(field(p, 'expression') ?? kids(p)[0] ?? null));
+          const data = joinAll(vals);
+          return format(n, data, data, vals);
         }
         case 'concatenated_string': {
           const data = joinAll(kids(n).map(ev));
@@ -489,6 +517,13 @@ export function checkPython(root: Node): RuleHit[] {
         const recv = fn.type === 'attribute' && !PY.normalizers.has(qn) ? ev(field(fn, 'object')) : null;
         return normalized(join(recv, evalArgs(n)));
       }
+      if (PY.pathJoins.has(qn) || PY.pathJoins.has(raw)) {
+        const { pos } = argsOf(n);
+        return pathJoin(pos.map((a) => ev(a)));
+      }
+      if (fn.type === 'attribute' && field(fn, 'attribute')?.text === 'joinpath') {
+        return pathJoin([ev(field(fn, 'object')), ...argsOf(n).pos.map((a) => ev(a))]);
+      }
       if (PY.propagators.has(qn) || PY.propagators.has(raw)) return evalArgs(n);
       if (fn.type === 'attribute') {
         const method = field(fn, 'attribute')?.text ?? '';
@@ -496,7 +531,7 @@ export function checkPython(root: Node): RuleHit[] {
           const recv = ev(field(fn, 'object'));
           if (method === 'format' || method === 'format_map') {
             const data = evalArgs(n);
-            return format(field(fn, 'object'), data, join(recv, data));
+            return format(field(fn, 'object'), data, join(recv, data), argsOf(n).pos.map((a) => ev(a)));
           }
           if (method === 'join') {
             const data = evalArgs(n);
@@ -506,6 +541,8 @@ export function checkPython(root: Node): RuleHit[] {
           return recv;
         }
       }
+      // `is_editable(...)`, `has_perm(...)`: a predicate's answer is a boolean, whatever it was asked about.
+      if (/^_*(is|has|can|should|may|must)_[a-z]/.test(calleeName(fn) ?? '')) return null;
       // A function of this file: use its summary.
       const own = fn.type === 'identifier' || (fn.type === 'attribute' && field(fn, 'object')?.text === 'self') ? calleeName(fn) : undefined;
       const sum = own ? summaries.get(own) : undefined;
@@ -520,12 +557,16 @@ export function checkPython(root: Node): RuleHit[] {
         return { ...sum.ret, weak: false };
       }
       const recv = fn.type === 'attribute' ? ev(field(fn, 'object')) : null;
-      return opaque(join(recv, evalArgs(n)));
+      const res = opaque(join(recv, evalArgs(n)));
+      // `sanitize_filename(x)`, `safe_path(x)`: a helper that says it makes a path safe is taken at its word.
+      const name = calleeName(fn) ?? '';
+      return PY.pathSanitizerName.test(name) ? sanitize(res, ['path']) : res;
     };
 
     const bind = (target: Node, value: TV, valueNode: Node | null): void => {
       if (target.type === 'identifier') {
         env.set(target.text, value);
+        if (fieldStores) for (const k of [...env.keys()]) if (k.startsWith(`${target.text}.`)) env.delete(k);
         if (valueNode && (valueNode.type === 'list' || valueNode.type === 'tuple' || valueNode.type === 'list_comprehension')) lists.add(target.text);
         else lists.delete(target.text);
         if (valueNode?.type === 'call') {
@@ -541,9 +582,14 @@ export function checkPython(root: Node): RuleHit[] {
         if (target.type === 'attribute' && value?.strong && !value.clean.has('xss') && savedObjects.has(baseName(target) ?? '')) {
           hit('py/unescaped-html', target, 'note', 'request data is stored in a model field unescaped; every page that shows it must escape it');
         }
-        // `d["k"] = tainted` / `obj.x = tainted` taints the container (not the other way round).
+        // `d["k"] = tainted` taints the container (not the other way round); `obj.x[...] = tainted` the field obj.x.
         const base = baseName(target);
-        if (base && value && base !== 'self') env.set(base, join(env.get(base) ?? null, value));
+        if (base && value && base !== 'self') {
+          const key = fieldKey(target) ?? base;
+          if (key !== base) fieldStores = true;
+          env.set(key, join(env.get(key) ?? null, value));
+          if (key !== base && !env.has(base)) env.set(base, identifierValue(base));
+        }
       }
     };
 
@@ -576,6 +622,7 @@ export function checkPython(root: Node): RuleHit[] {
 
       // CWE-22: file-system sinks.
       const pathIdx = PY.pathSinks.get(qn) ?? PY.pathSinks.get(`*.${seg}`);
+      let pathHit = false;
       if (pathIdx && (PY.pathSinks.has(qn) || fn.type === 'attribute')) {
         for (const i of pathIdx) {
           const arg = i < 0 ? (fn.type === 'attribute' ? field(fn, 'object') : null) : pos[i];
@@ -583,6 +630,18 @@ export function checkPython(root: Node): RuleHit[] {
           if (r) {
             // A library opening the path its caller gives it is normal; only request data is evidence.
             hit('py/path-injection', call, r === 'strong' ? 'error' : 'note', r === 'strong' ? undefined : "a path built from the function's parameters");
+            pathHit = true;
+            break;
+          }
+        }
+      }
+      // CWE-22: a name joined onto a base directory or namespace, used with no containment check.
+      if (!pathHit && !isPathInspector(fn, qn)) {
+        for (const a of [...pos, ...kw.values()]) {
+          if (!/^(identifier|call|attribute|subscript|binary_operator|string)$/.test(a.type)) continue;
+          const t = ev(a);
+          if (unconfined(t)) {
+            hit('py/path-join-traversal', call, t!.strong ? 'warning' : 'note');
             break;
           }
         }
@@ -688,6 +747,20 @@ export function checkPython(root: Node): RuleHit[] {
           const t = ev(first);
           if (reaches(t, 'xss')) hit('py/reflected-xss', call);
           else if (t?.html && reaches(t, 'xss', 'dyn')) hit('py/unescaped-html', call, t.weak ? 'warning' : 'note');
+          else if (t && !t.clean.has('xss') && isExceptionText(first)) {
+            hit('py/unescaped-html', call, 'note', "an exception's message usually repeats the input that caused it");
+          }
+        }
+      }
+      // CWE-79: JSON dropped into a page. json.dumps leaves < > & as they are, so "</script>" in the data ends the script block.
+      if (PY.templateRenderers.test(seg)) {
+        const values = [...pos, ...kw.values()].flatMap((a) => (a.type === 'dictionary' ? kids(a).filter((k) => k.type === 'pair').map((k) => field(k, 'value')) : [a]));
+        for (const v of values) {
+          if (v?.type !== 'call' || !PY.jsonDumps.has(qualify(field(v, 'function')))) continue;
+          const ja = argsOf(v);
+          if (ja.kw.has('cls') || ja.kw.has('default') || !ja.pos[0]) continue;
+          const t = ev(ja.pos[0]);
+          if (t && !t.clean.has('xss')) hit('py/json-in-html', v, t.strong ? 'warning' : 'note');
         }
       }
       // CWE-502.
@@ -744,6 +817,22 @@ export function checkPython(root: Node): RuleHit[] {
       return found;
     };
 
+    /** Calls that inspect, transform or report a path rather than use it (checks, joins, logging, errors). */
+    const isPathInspector = (fn: Node, qn: string): boolean => {
+      const name = calleeName(fn) ?? '';
+      if (PY.pathInspectors.test(qn) || PY.pathInspectors.test(name) || /(Error|Exception|Warning)$/.test(name)) return true;
+      if (sanitizerOf(qn, dotted(fn)) || lookup(PY.normalizers, qn) || PY.pathJoins.has(qn) || PY.propagators.has(qn)) return true;
+      // A lookup keyed by the path (`store.get(path)`, `.read(path)`) uses it; string methods only transform it.
+      const lookupMethod = /^(get|pop|setdefault|read)$/.test(name);
+      return fn.type === 'attribute' && ((PY.propagatingMethods.has(name) && !lookupMethod) || PY.mutatingMethods.has(name) || name === 'joinpath');
+    };
+
+    /** `ex`, `ex.message`, `str(ex)` where ex is a caught exception. */
+    const isExceptionText = (n: Node): boolean => {
+      const m = /^(?:str\(|unicode\(|repr\()?\s*([A-Za-z_]\w*)(?:\.(?:message|msg|args|strerror|description))?\s*\)?$/.exec(n.text);
+      return !!m && caught.has(m[1]);
+    };
+
     const isCommandRunner = (fn: Node): boolean => {
       if (fn.type === 'subscript') return /^['"]cmd\.\w+['"]$/.test(field(fn, 'subscript')?.text ?? '');
       const name = (calleeName(fn) ?? '').replace(/^_+/, '');
@@ -773,6 +862,7 @@ export function checkPython(root: Node): RuleHit[] {
       if (!t && !(n && n.type === 'identifier')) return;
       if (kinds === 'all') env.set(name, null);
       else env.set(name, sanitize(t ?? null, kinds));
+      if (fieldStores) for (const k of [...env.keys()]) if (k.startsWith(`${name}.`)) env.set(k, kinds === 'all' ? null : sanitize(env.get(k) ?? null, kinds));
     };
 
     /**
@@ -846,12 +936,13 @@ export function checkPython(root: Node): RuleHit[] {
               if (/[;&|`$]/.test(v)) out.push([r, ['cmd']]);
               return out;
             }
-            return holdsIn && r.type !== 'string' ? [[l, 'all']] : [];
+            // Pinning one entry (`d["k"] in ALLOWED`) says nothing about the rest of the container.
+            return holdsIn && r.type !== 'string' && l.type !== 'subscript' ? [[l, 'all']] : [];
           }
           if (ops === '==' || ops === 'is' || ops === '!=' || ops === 'is not') {
             const eq = ops === '==' || ops === 'is' ? positive : !positive;
             const lit = literal(r, new Map());
-            return eq && lit !== NO && lit !== null ? [[l, 'all']] : [];
+            return eq && lit !== NO && lit !== null && l.type !== 'subscript' ? [[l, 'all']] : [];
           }
           return [];
         }
@@ -967,6 +1058,10 @@ export function checkPython(root: Node): RuleHit[] {
                 const lv = env.get(left.text) ?? null;
                 env.set(left.text, lists.has(left.text) ? join(lv, rv) : format(field(e, 'right'), rv, join(lv, rv)));
               }
+            } else if (e.type === 'yield') {
+              const y = ev(kids(e)[0] ?? null);
+              returned = join(returned, y);
+              if (unconfined(y)) hit('py/path-join-traversal', e, y!.strong ? 'warning' : 'note', 'the joined path is yielded to the caller');
             } else if (e.type === 'call') {
               const fn = field(e, 'function');
               const method = fn?.type === 'attribute' ? field(fn, 'attribute')?.text ?? '' : '';
@@ -1035,6 +1130,10 @@ export function checkPython(root: Node): RuleHit[] {
           const outs: Env[] = [env];
           for (const h of kids(s)) {
             if (h.type === 'except_clause' || h.type === 'except_group_clause') {
+              for (const k of kids(h)) {
+                const name = k.type === 'as_pattern' ? field(k, 'alias') : null;
+                walk(name ?? k, (y) => (name && y.type === 'identifier' && caught.add(y.text), !!name));
+              }
               const hb = kids(h).find((k) => k.type === 'block') ?? null;
               const e = branch(() => {
                 env = mergeEnvs([before, env]);
@@ -1052,6 +1151,7 @@ export function checkPython(root: Node): RuleHit[] {
           let e = kids(s)[0] ?? null;
           const whole = ev(e);
           returned = join(returned, whole);
+          if (unconfined(whole)) hit('py/path-join-traversal', s, whole!.strong ? 'warning' : 'note', 'the joined path is returned to the caller');
           if (e && (e.type === 'expression_list' || e.type === 'tuple')) e = kids(e)[0] ?? null;
           const t = e === kids(s)[0] ? whole : ev(e);
           if (u.isRoute && e && reaches(t, 'xss')) hit('py/reflected-xss', s);
@@ -1101,6 +1201,9 @@ export function checkPython(root: Node): RuleHit[] {
     return returned;
   };
 
+  /** A caller's or client's name joined onto a base and not confined to it since. */
+  const unconfined = (t: TV): boolean => !!t && t.joined && (t.strong || t.weak) && !t.clean.has('path');
+
   /** Client data not yet checked for anything: what makes a callee's parameter a source. */
   const isRequestData = (t: TV): boolean => !!t && t.strong && t.clean.size === 0;
 
@@ -1137,6 +1240,31 @@ export function checkPython(root: Node): RuleHit[] {
 
   credentials(root, hits);
   return hits;
+}
+
+/** A path template: a placeholder right after a slash, and nothing that makes it a URL, markup or a sentence. */
+const PATH_TEMPLATE = /^[a-zA-Z]*["']{1,3}[^\s<>?=:;'"]*\/(%[-#0-9.]*[sr]|\{[^}]*\})[^\s<>?=:;'"]*["']{1,3}$/;
+
+/** `base + "/"`: the left side of a concatenation ends in a directory separator. */
+function endsWithSlash(n: Node): boolean {
+  let cur: Node | null = n;
+  while (cur?.type === 'binary_operator') cur = field(cur, 'right');
+  if (!cur || cur.type !== 'string' || kids(cur).some((k) => k.type === 'interpolation')) return false;
+  return /\/["']{1,3}$/.test(cur.text) && !/:\/\//.test(cur.text);
+}
+
+/** `obj.field[...] = v` / `obj.field = v` -> "obj.field": the field of a local object that a store writes. */
+function fieldKey(n: Node): string | null {
+  let cur: Node | null = n;
+  while (cur) {
+    if (cur.type === 'attribute') {
+      const obj = field(cur, 'object');
+      if (obj?.type === 'identifier') return `${obj.text}.${field(cur, 'attribute')?.text ?? ''}`;
+      cur = obj;
+    } else if (cur.type === 'subscript') cur = field(cur, 'value');
+    else return null;
+  }
+  return null;
 }
 
 /** The variable an expression reads from: `x`, `x[...]`, `x.attr` -> x. */

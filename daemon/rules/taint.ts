@@ -21,6 +21,13 @@ export interface Taint {
   sqlText: boolean;
   /** Went through a path normalizer (normpath/realpath/resolve); a later prefix check then sanitizes it. */
   normalized: boolean;
+  /**
+   * A caller's or client's name was joined onto a base directory or namespace (`os.path.join(root, name)`,
+   * `"%s/%s" % (root, name)`): a `..` in the name climbs out of the base unless a containment check follows.
+   */
+  joined: boolean;
+  /** Came out of a call the rules know nothing about: the name may well have been vetted there. */
+  indirect: boolean;
   clean: ReadonlySet<SinkKind>;
 }
 
@@ -28,7 +35,7 @@ export type TV = Taint | null;
 
 const NONE: ReadonlySet<SinkKind> = new Set();
 
-const base = { strong: false, weak: false, dyn: false, built: false, html: false, sqlText: false, normalized: false, clean: NONE };
+const base = { strong: false, weak: false, dyn: false, built: false, html: false, sqlText: false, normalized: false, joined: false, indirect: false, clean: NONE };
 
 export function strongSource(): Taint {
   return { ...base, strong: true };
@@ -65,6 +72,9 @@ export function join(a: TV, b: TV): TV {
     html: a.html || b.html,
     sqlText: a.sqlText || b.sqlText,
     normalized: a.normalized && b.normalized,
+    joined: a.joined || b.joined,
+    // Only the parts carrying a caller's or client's data say whether it came through an unknown call.
+    indirect: (a.strong || a.weak ? a.indirect : true) && (b.strong || b.weak ? b.indirect : true),
     clean,
   };
 }
@@ -79,6 +89,17 @@ export function built(t: TV): TV {
   return t ? { ...t, built: true } : t;
 }
 
+/** The result of joining `parts` into a path: `joined` when a part after the first is a caller's or client's name. */
+export function pathJoin(parts: TV[]): TV {
+  const all = joinAll(parts);
+  if (!all) return all;
+  const rest = parts.slice(1);
+  const named = rest.some((p) => !!p && (p.strong || p.weak) && !p.indirect && !p.clean.has('path'));
+  // Any caller's data after the base makes the result a path built from it (a path sink takes that as evidence).
+  const builtFrom = rest.some((p) => !!p && (p.strong || p.weak) && !p.clean.has('path'));
+  return { ...all, joined: all.joined || named, built: all.built || builtFrom };
+}
+
 export function normalized(t: TV): TV {
   return t ? { ...t, normalized: true } : t;
 }
@@ -89,7 +110,7 @@ export function normalized(t: TV): TV {
  */
 export function opaque(args: TV): Taint {
   // What the arguments were already made safe for stays safe: an unknown wrapper rarely undoes escaping.
-  return { ...base, dyn: true, weak: !!args && (args.strong || args.weak), clean: args ? args.clean : NONE };
+  return { ...base, dyn: true, weak: !!args && (args.strong || args.weak), indirect: true, clean: args ? args.clean : NONE };
 }
 
 export function sanitize(t: TV, kinds: readonly SinkKind[]): TV {

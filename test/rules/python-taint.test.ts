@@ -315,3 +315,34 @@ def f():
     expect(nonProductLocation('test/rules/fixtures/x.py')).toBe('test/');
   });
 });
+
+describe('Python taint: objects and containers', () => {
+  it('a field stored on a local object taints that field, not its siblings', () => {
+    const vuln = `import shutil
+from aiohttp import web
+
+async def save(request):
+    data = await request.post()
+    item = load(data["src"])
+    item.meta["title"] = data.get("title")
+    shutil.copyfile(item.meta["title"], item.backup_path)
+`;
+    const safe = vuln.replace('shutil.copyfile(item.meta["title"], item.backup_path)', 'shutil.copyfile(item.path, item.backup_path)');
+    expect(has(vuln, 'py/path-injection').map((f) => f.severity)).toEqual(['error']);
+    expect(has(safe, 'py/path-injection').filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('pinning one entry of a container does not vet the rest of it', () => {
+    const vuln = `import os
+
+def get_files(submit):
+    for data in submit.entries:
+        if data["type"] == "file":
+            path = os.path.join(submit.tmp_path, data["name"])
+            return open(path).read()
+`;
+    const safe = vuln.replace('data["name"])', 'os.path.basename(data["name"]))');
+    expect(has(vuln, 'py/path-injection').map((f) => f.startLine)).toEqual([7]);
+    expect(has(safe, 'py/path-injection')).toEqual([]);
+  });
+});
