@@ -273,11 +273,39 @@ export class DaemonServer {
     }
     if (!conn.helloDone) return this.fail(ws, req.id, ErrorCodes.HelloRequired, 'the first request must be hello');
     if (this.closing) return this.fail(ws, req.id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
-    const handler = findHandler(req.method);
-    if (!handler) return this.fail(ws, req.id, ErrorCodes.MethodNotFound, `unknown method ${shown(req.method)}`);
+    const entry = findHandler(req.method);
+    if (!entry) return this.fail(ws, req.id, ErrorCodes.MethodNotFound, `unknown method ${shown(req.method)}`);
     if (conn.inFlight >= MAX_IN_FLIGHT) {
       return this.fail(ws, req.id, ErrorCodes.InvalidRequest, `more than ${MAX_IN_FLIGHT} requests at once on one connection`);
     }
+    if (typeof entry !== 'function') return this.dispatch(ws, conn, signal, req, entry, big);
+    // The handler's module is still loading (a request right after start-up): it counts as in
+    // flight while it waits, and only its params stay referenced meanwhile.
+    conn.inFlight++;
+    const { id, method, params } = req;
+    entry().then(
+      (handler) => {
+        conn.inFlight--;
+        if (this.closing) return this.fail(ws, id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
+        this.dispatch(ws, conn, signal, { id, method, params }, handler, big);
+      },
+      (err: unknown) => {
+        conn.inFlight--;
+        this.opts.log.error({ err, method }, 'could not load the handler');
+        this.fail(ws, id, ErrorCodes.Internal, `could not load the handler for ${shown(method)}: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  }
+
+  /** Validates the params against the handler's schema and runs it. */
+  private dispatch(
+    ws: WebSocket,
+    conn: { helloDone: boolean; inFlight: number },
+    signal: AbortSignal,
+    req: { id: string | number; method: string; params?: unknown },
+    handler: Handler<any, any>,
+    big: boolean,
+  ): void {
     const params = handler.params.safeParse(req.params);
     if (!params.success) return this.fail(ws, req.id, ErrorCodes.InvalidParams, describeZodError(req.method, params.error));
     conn.inFlight++;
