@@ -223,16 +223,17 @@ async function benchColdStart(res: Results): Promise<void> {
   for (let i = 0; i < RUNS.daemonStart; i++) answers.push(await spawnToAnswer());
   res.dist(section, 'daemon spawn -> socket answers hello', 'ms', answers, 'pipeline, analyzers and knowledge base not loaded yet');
 
-  // The first commit after boot: the hook finds no daemon, starts it and waits for the verdict.
-  const home = new BenchHome();
+  // The first commit after boot: the hook finds no daemon, starts it and waits for the verdict. No
+  // disk cache and no pre-analysis (an hour's debounce), so no sample is answered from earlier work.
+  const home = new BenchHome({ REFLEXGEN_WATCH_DEBOUNCE_MS: '3600000', REFLEXGEN_NO_DISK_CACHE: '1' });
   try {
     await home.start();
     const repo = freshRepo(home);
     const cold: number[] = [];
     const warm: number[] = [];
     for (let i = 0; i < RUNS.coldCommit; i++) {
-      stage(repo, { 'app.py': pythonSource(`cold-commit-${i}`) });
       home.cli(['daemon', 'stop']);
+      stage(repo, { 'app.py': pythonSource(`cold-commit-${i}`) });
       const c = timed('git', ['commit', '-q', '-m', `cold ${i}`], { cwd: repo.dir, env: home.env });
       if (c.code !== 0) throw new Error(`commit with a cold daemon failed (exit ${c.code}): ${c.stderr.trim()}`);
       cold.push(c.ms);
@@ -334,7 +335,6 @@ async function benchBigFile(res: Results): Promise<void> {
   try {
     await home.start();
     const repo = freshRepo(home);
-    repo.init();
     let before = await home.status();
     stage(repo, { 'app.py': pythonSource('big-before') });
     await home.settled(before, { needRuns: true });
