@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { chmodSync, existsSync, unlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
@@ -77,6 +77,8 @@ export class DaemonServer {
   private connections = new Set<WebSocket>();
   private closing = false;
   private collectTimer?: NodeJS.Timeout;
+  /** The inode of the socket this daemon created, so close() never removes a successor's. */
+  private socketIno?: number;
 
   constructor(private readonly opts: StartOptions) {
     this.paths = daemonPaths(opts.env);
@@ -145,6 +147,7 @@ export class DaemonServer {
     this.http.on('error', (err) => this.opts.log.error({ err }, 'HTTP server error'));
     try {
       chmodSync(this.paths.socket, 0o600);
+      this.socketIno = statSync(this.paths.socket).ino;
       try {
         writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
       } catch (err) {
@@ -352,12 +355,26 @@ export class DaemonServer {
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.collectTimer) clearTimeout(this.collectTimer);
+    // Stop listening first. The WebSocket server's close drops its upgrade handler at once but
+    // waits for every client's close handshake; a client connecting in between got the plain HTTP
+    // answer (426) from a daemon on its way out and gave up, where it should find no daemon and
+    // start one (seen as a failed first commit right after `reflexgen daemon stop`).
+    const httpClosed = new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     for (const ws of this.connections) ws.close(1001, 'daemon stopping');
-    await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
-    await new Promise<void>((resolve) => this.http?.close(() => resolve()));
-    // http.close already unlinks the socket on most platforms; make sure, and drop the pid file.
-    rmSync(this.paths.socket, { force: true });
-    rmSync(this.paths.pid, { force: true });
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await httpClosed;
+    // libuv unlinks the socket when the server closes, and a new daemon may own the path by now:
+    // remove the socket and the pid file only while they are still this daemon's.
+    try {
+      if (this.socketIno !== undefined && statSync(this.paths.socket).ino === this.socketIno) rmSync(this.paths.socket, { force: true });
+    } catch {
+      /* gone already */
+    }
+    try {
+      if (readFileSync(this.paths.pid, 'utf8').trim() === String(process.pid)) rmSync(this.paths.pid, { force: true });
+    } catch {
+      /* gone already */
+    }
     for (const service of Object.values(this.context.services)) {
       const closeFn = (service as { close?: () => Promise<void> | void } | undefined)?.close;
       if (typeof closeFn === 'function') await Promise.resolve(closeFn.call(service)).catch(() => undefined);
