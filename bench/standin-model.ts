@@ -1,7 +1,8 @@
 /*
  * Builds a stand-in for Xenova/all-MiniLM-L6-v2: a real BERT encoder graph (embeddings, multi-head
  * self-attention, GELU feed-forward, layer norms) written as ONNX with seeded random weights, next to
- * the model's real tokenizer files. The real weights cannot be had on these machines; this proves the
+ * the model's real tokenizer files. By default the weights are int8, quantized the way the published
+ * model_quantized.onnx is (the file `reflexgen models pull` installs), so memory and latency match it. The real weights cannot be had on these machines; this proves the
  * loading and inference path, not the quality of the similarities.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';

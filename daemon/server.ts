@@ -46,11 +46,6 @@ export function socketAlive(path: string): Promise<boolean> {
 /** A message at least this big is followed by a full garbage collection once it is answered. */
 const BIG_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-/** Quiet time after a request before the daemon collects its garbage (see onMessage). */
-const IDLE_COLLECT_MS = 1500;
-/** Requests too small to leave garbage worth a full collection (the bench polls status every few ms). */
-const QUIET_METHODS = new Set(['status', 'watch']);
-
 /** Requests one connection may have running at once; the hook and the CLI send one at a time. */
 const MAX_IN_FLIGHT = 8;
 
@@ -215,16 +210,14 @@ export class DaemonServer {
    * the RSS stayed high. The client starts the daemon with --expose-gc, and one collection shortly
    * after such a request returns the memory (a no-op when the flag is missing).
    */
-  private collectSoon(delayMs = 200): void {
+  private collectSoon(): void {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) return;
     if (this.collectTimer) clearTimeout(this.collectTimer);
     this.collectTimer = setTimeout(() => {
       this.collectTimer = undefined;
-      // Work still running would only refill what the collection frees: wait for it to finish.
-      if (this.context.checks.running > 0) return this.collectSoon(delayMs);
       gc();
-    }, delayMs);
+    }, 200);
     this.collectTimer.unref();
   }
 
@@ -314,11 +307,7 @@ export class DaemonServer {
     conn.inFlight++;
     void this.run(ws, handler, req.method, req.id, params.data, signal).finally(() => {
       conn.inFlight--;
-      // A check or a knowledge request leaves garbage (snapshots, parse trees, analyzer output) that
-      // V8 only collects under allocation pressure, which an idle daemon never has: one full
-      // collection once the daemon has been quiet for a moment returns it. Polls do not count.
       if (big) this.collectSoon();
-      else if (!QUIET_METHODS.has(req.method)) this.collectSoon(IDLE_COLLECT_MS);
     });
   }
 
