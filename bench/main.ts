@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { modelDir } from '../shared/paths.js';
 import { buildVersion } from '../shared/version.js';
 import { benchHookOverhead, benchImportCost, type HookRatios } from './hook.js';
 import { benchCliStartup } from './cli-startup.js';
-import { BenchHome, ROOT, Results, cSource, formatTable, incidents, pythonSource, sleep, type BenchRepo } from './util.js';
+import { connectDaemon } from '../hook/client.js';
+import { BenchHome, ROOT, Results, cSource, formatTable, incidents, pythonSource, sleep, timed, type BenchRepo } from './util.js';
 
 /*
  * `npm run bench`: every number issue 6 asks for, from one run on this machine, as a table on stdout
@@ -25,6 +26,8 @@ const RUNS = {
   coldCheck: Number(process.env.BENCH_COLD_RUNS ?? 5),
   bigWarm: Number(process.env.BENCH_BIG_WARM_RUNS ?? 5),
   bigCold: Number(process.env.BENCH_BIG_COLD_RUNS ?? 3),
+  daemonStart: Number(process.env.BENCH_DAEMON_START_RUNS ?? 5),
+  coldCommit: Number(process.env.BENCH_COLD_COMMIT_RUNS ?? 3),
 };
 
 const MiB = 2 ** 20;
@@ -189,6 +192,65 @@ async function benchCheckCold(res: Results): Promise<void> {
   }
 }
 
+// ---- cold start ----------------------------------------------------------------------------------
+
+/** Spawn of the daemon process (as the client starts it) until it answers hello on its socket. */
+async function spawnToAnswer(): Promise<number> {
+  const home = new BenchHome();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--expose-gc', join(ROOT, 'dist', 'daemon', 'main.js')], { env: home.env, stdio: 'ignore', detached: true });
+  child.unref();
+  try {
+    for (;;) {
+      try {
+        const c = await connectDaemon({ env: home.env, client: 'cli', start: false });
+        const ms = performance.now() - t0;
+        c.close();
+        return ms;
+      } catch {
+        if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode} before it answered`);
+        if (performance.now() - t0 > 60_000) throw new Error('the daemon did not answer within 60 s');
+        await sleep(2);
+      }
+    }
+  } finally {
+    await home.stop();
+  }
+}
+
+async function benchColdStart(res: Results): Promise<void> {
+  const section = 'cold start';
+  const answers: number[] = [];
+  for (let i = 0; i < RUNS.daemonStart; i++) answers.push(await spawnToAnswer());
+  res.dist(section, 'daemon spawn -> socket answers hello', 'ms', answers, 'pipeline, analyzers and knowledge base not loaded yet');
+
+  // The first commit after boot: the hook finds no daemon, starts it and waits for the verdict. No
+  // disk cache and no pre-analysis (an hour's debounce), so no sample is answered from earlier work.
+  const home = new BenchHome({ REFLEXGEN_WATCH_DEBOUNCE_MS: '3600000', REFLEXGEN_NO_DISK_CACHE: '1' });
+  try {
+    await home.start();
+    const repo = freshRepo(home);
+    const cold: number[] = [];
+    const warm: number[] = [];
+    for (let i = 0; i < RUNS.coldCommit; i++) {
+      home.cli(['daemon', 'stop']);
+      stage(repo, { 'app.py': pythonSource(`cold-commit-${i}`) });
+      const c = timed('git', ['commit', '-q', '-m', `cold ${i}`], { cwd: repo.dir, env: home.env });
+      if (c.code !== 0) throw new Error(`commit with a cold daemon failed (exit ${c.code}): ${c.stderr.trim()}`);
+      cold.push(c.ms);
+      // The same kind of commit on the daemon that commit started, for comparison.
+      stage(repo, { 'app.py': pythonSource(`warm-commit-${i}`) });
+      const w = timed('git', ['commit', '-q', '-m', `warm ${i}`], { cwd: repo.dir, env: home.env });
+      if (w.code !== 0) throw new Error(`commit with a warm daemon failed (exit ${w.code}): ${w.stderr.trim()}`);
+      warm.push(w.ms);
+    }
+    res.dist(section, 'first commit, no daemon running (1 .py file, hook starts the daemon)', 'ms', cold);
+    res.dist(section, 'next commit, same daemon (1 .py file, not pre-analyzed)', 'ms', warm);
+  } finally {
+    await home.stop();
+  }
+}
+
 // ---- memory --------------------------------------------------------------------------------------
 
 async function rssMiB(home: BenchHome, samples = 5): Promise<number> {
@@ -215,7 +277,7 @@ async function findModel(): Promise<{ dir: string; kind: string; cleanup(): void
     const m = (await import(spec)) as { writeStandinModel(root: string, cfg?: unknown): string; MINILM_CONFIG: unknown };
     const dir = mkdtempSync(join(tmpdir(), 'rxb-model-'));
     m.writeStandinModel(dir, m.MINILM_CONFIG);
-    return { dir, kind: 'stand-in, MiniLM-L6 shape', cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, kind: 'stand-in, MiniLM-L6 shape, int8 weights as in model_quantized.onnx', cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (err) {
     return { missing: (err as Error).message.split('\n')[0] };
   }
@@ -263,6 +325,51 @@ async function benchMemory(res: Results, rssAfterWarm: number | undefined): Prom
   }
 }
 
+/**
+ * RSS before, during (peak of 20 ms polls) and after a 50 MB staged source file: over maxFileBytes,
+ * so the daemon must take its size from git and never read it. "After" is taken once the daemon
+ * has been quiet for a few seconds (it collects its garbage then).
+ */
+async function benchBigFile(res: Results): Promise<void> {
+  const section = 'daemon memory';
+  const home = new BenchHome();
+  try {
+    await home.start();
+    const repo = freshRepo(home);
+    let before = await home.status();
+    stage(repo, { 'app.py': pythonSource('big-before') });
+    await home.settled(before, { needRuns: true });
+    check(home, repo);
+    await sleep(3000);
+    const rssBefore = await rssMiB(home);
+    let peak = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        peak = Math.max(peak, (await home.status()).memory.rss / MiB);
+        await sleep(20);
+      }
+    })();
+    const line = 'total = total + compute(alpha, beta, gamma)  # filler line of a generated file\n';
+    repo.write('data/generated.py', line.repeat(Math.ceil((50 * 1024 * 1024) / line.length)));
+    before = await home.status();
+    repo.add('data/generated.py');
+    await home.settled(before, { timeoutMs: 300_000 });
+    const r = check(home, repo);
+    polling = false;
+    await poller;
+    await sleep(3000);
+    const rssAfter = await rssMiB(home);
+    const skipped = (r.json as CheckJson & { notAnalyzed?: Array<{ path: string; reason: string }> }).notAnalyzed?.find((n) => n.path === 'data/generated.py');
+    res.value(section, 'RSS before a 50 MB staged file (1 small file checked)', 'MiB', rssBefore);
+    res.value(section, 'RSS peak while git add (watcher) + check of the 50 MB file', 'MiB', peak);
+    res.value(section, 'RSS after the 50 MB file, daemon quiet for 3 s', 'MiB', rssAfter);
+    res.note(`50 MB staged file: ${skipped ? skipped.reason : 'NOT reported as not analyzed'}; check took ${r.wall.toFixed(0)} ms`);
+  } finally {
+    await home.stop();
+  }
+}
+
 // ---- components benchmarked by their own issues ----------------------------------------------------
 
 async function benchComponents(res: Results): Promise<void> {
@@ -297,7 +404,14 @@ async function benchComponents(res: Results): Promise<void> {
 
 // ---- run -----------------------------------------------------------------------------------------
 
+/** `--only <words>`: run just the sections whose name contains one of the comma-separated words. */
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1].split(',').map((w) => w.trim()).filter(Boolean) : undefined;
+})();
+
 async function section<T>(res: Results, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (ONLY && !ONLY.some((w) => name.includes(w))) return undefined;
   const t0 = performance.now();
   process.stderr.write(`bench: ${name}...`);
   try {
@@ -330,7 +444,9 @@ async function main(): Promise<void> {
   await section(res, 'git add -> verdict ready', () => benchVerdictReady(res));
   const warm = await section(res, 'check latency, pre-analyzed', () => benchCheckWarm(res));
   await section(res, 'check latency, no pre-analysis', () => benchCheckCold(res));
+  await section(res, 'cold start', () => benchColdStart(res));
   await section(res, 'daemon memory', () => benchMemory(res, warm?.rssAfterMiB));
+  await section(res, 'daemon memory, 50 MB staged file', () => benchBigFile(res));
   await section(res, 'built-in rules and knowledge base', () => benchComponents(res));
   const durationS = (performance.now() - started) / 1000;
   const loadAfter = loadavg()[0];

@@ -1,7 +1,8 @@
 /*
  * Builds a stand-in for Xenova/all-MiniLM-L6-v2: a real BERT encoder graph (embeddings, multi-head
  * self-attention, GELU feed-forward, layer norms) written as ONNX with seeded random weights, next to
- * the model's real tokenizer files. The real weights cannot be had on these machines; this proves the
+ * the model's real tokenizer files. By default the weights are int8, quantized the way the published
+ * model_quantized.onnx is (the file `reflexgen models pull` installs), so memory and latency match it. The real weights cannot be had on these machines; this proves the
  * loading and inference path, not the quality of the similarities.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,29 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function quantizeSymmetric(w: Float32Array): { q: Int8Array; scale: number } {
+  let max = 0;
+  for (const v of w) max = Math.max(max, Math.abs(v));
+  const scale = max / 127 || 1;
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i] / scale)));
+  return { q, scale };
+}
+
+function quantizeAsymmetric(w: Float32Array): { q: Uint8Array; scale: number; zero: number } {
+  let lo = 0;
+  let hi = 0;
+  for (const v of w) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const scale = (hi - lo) / 255 || 1;
+  const zero = Math.max(0, Math.min(255, Math.round(-lo / scale)));
+  const q = new Uint8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(0, Math.min(255, Math.round(w[i] / scale) + zero));
+  return { q, scale, zero };
 }
 
 class GraphBuilder {
@@ -109,6 +133,45 @@ class GraphBuilder {
     return this.op('Add', [this.op('MatMul', [x, w]), b]);
   }
 
+  /**
+   * A linear layer as onnxruntime's dynamic quantization writes it (the form of the published
+   * model_quantized.onnx files): int8 weights with one symmetric scale, the activations quantized
+   * per call by DynamicQuantizeLinear, an integer MatMul, and the product scaled back to float.
+   */
+  qlinear(x: string, inDim: number, outDim: number, prefix: string): string {
+    const w = new Float32Array(inDim * outDim);
+    const bound = Math.sqrt(3 / inDim);
+    for (let i = 0; i < w.length; i++) w[i] = (this.rand() * 2 - 1) * bound;
+    const { q, scale } = quantizeSymmetric(w);
+    this.inits.push({ name: `${prefix}.weight_q`, dims: [inDim, outDim], dataType: onnx.TensorProto.DataType.INT8, rawData: new Uint8Array(q.buffer) });
+    const wScale = this.floats(`${prefix}.weight_scale`, [], () => scale);
+    const wZero = this.int8Scalar(`${prefix}.weight_zero`, 0);
+    const b = this.floats(`${prefix}.bias`, [outDim], () => 0);
+    const xq = this.name('xq');
+    const xScale = this.name('xscale');
+    const xZero = this.name('xzero');
+    this.nodes.push({ opType: 'DynamicQuantizeLinear', input: [x], output: [xq, xScale, xZero], name: this.name('n_DynamicQuantizeLinear'), attribute: [] });
+    const acc = this.op('MatMulInteger', [xq, `${prefix}.weight_q`, xZero, wZero]);
+    const f = this.op('Cast', [acc], { to: onnx.TensorProto.DataType.FLOAT });
+    return this.op('Add', [this.op('Mul', [f, this.op('Mul', [xScale, wScale])]), b]);
+  }
+
+  /** An embedding table stored as uint8 (asymmetric, one scale); rows are dequantized after the Gather. */
+  qembedding(name: string, rows: number, dim: number, scaleOfValues: number, ids: string): string {
+    const t = new Float32Array(rows * dim);
+    for (let i = 0; i < t.length; i++) t[i] = (this.rand() * 2 - 1) * scaleOfValues;
+    const { q, scale, zero } = quantizeAsymmetric(t);
+    this.inits.push({ name: `${name}_q`, dims: [rows, dim], dataType: onnx.TensorProto.DataType.UINT8, rawData: q });
+    const s = this.floats(`${name}_scale`, [], () => scale);
+    this.inits.push({ name: `${name}_zero`, dims: [], dataType: onnx.TensorProto.DataType.UINT8, rawData: new Uint8Array([zero]) });
+    return this.op('DequantizeLinear', [this.op('Gather', [`${name}_q`, ids], { axis: 0 }), s, `${name}_zero`]);
+  }
+
+  int8Scalar(name: string, value: number): string {
+    this.inits.push({ name, dims: [], dataType: onnx.TensorProto.DataType.INT8, rawData: new Uint8Array(new Int8Array([value]).buffer) });
+    return name;
+  }
+
   layerNorm(x: string, dim: number, prefix: string): string {
     const g = this.floats(`${prefix}.gamma`, [dim], () => 1);
     const b = this.floats(`${prefix}.beta`, [dim], () => 0);
@@ -116,21 +179,29 @@ class GraphBuilder {
   }
 }
 
-/** Serialized ONNX bytes of a BERT encoder with the given shape. */
-export function buildBertOnnx(cfg: StandinConfig): Uint8Array {
+export type StandinWeights = 'q8' | 'fp32';
+
+/**
+ * Serialized ONNX bytes of a BERT encoder with the given shape: fp32 weights (`onnx/model.onnx`) or
+ * int8 ones as dynamic quantization writes them (`onnx/model_quantized.onnx`, what `models pull` installs).
+ */
+export function buildBertOnnx(cfg: StandinConfig, weights: StandinWeights = 'fp32'): Uint8Array {
   const g = new GraphBuilder(mulberry32(cfg.seed));
+  const quantized = weights === 'q8';
+  const linear = (x: string, inDim: number, outDim: number, prefix: string) => (quantized ? g.qlinear(x, inDim, outDim, prefix) : g.linear(x, inDim, outDim, prefix));
   const H = cfg.hidden;
   const headDim = H / cfg.heads;
   if (!Number.isInteger(headDim)) throw new Error('hidden must be divisible by heads');
 
   // Embeddings: word + position (0..seq-1) + token type, then layer norm.
-  const wordEmb = g.random('embeddings.word', [VOCAB, H], 1);
-  const posEmb = g.random('embeddings.position', [cfg.maxPositions, H], 0.1);
-  const typeEmb = g.random('embeddings.token_type', [2, H], 0.1);
   const shape = g.op('Shape', ['input_ids']);
   const seqLen = g.op('Gather', [shape, g.scalarInt('one_idx', 1)], { axis: 0 });
   const positions = g.op('Range', [g.scalarInt('zero', 0), seqLen, g.scalarInt('step', 1)]);
-  let x = g.op('Add', [g.op('Gather', [wordEmb, 'input_ids'], { axis: 0 }), g.op('Gather', [posEmb, positions], { axis: 0 })]);
+  // The word table is most of the model's bytes (30522 x hidden): quantized models keep it as uint8.
+  const words = quantized ? g.qembedding('embeddings.word', VOCAB, H, 1, 'input_ids') : g.op('Gather', [g.random('embeddings.word', [VOCAB, H], 1), 'input_ids'], { axis: 0 });
+  const posEmb = g.random('embeddings.position', [cfg.maxPositions, H], 0.1);
+  const typeEmb = g.random('embeddings.token_type', [2, H], 0.1);
+  let x = g.op('Add', [words, g.op('Gather', [posEmb, positions], { axis: 0 })]);
   x = g.op('Add', [x, g.op('Gather', [typeEmb, 'token_type_ids'], { axis: 0 })]);
   x = g.layerNorm(x, H, 'embeddings.ln');
 
@@ -149,18 +220,18 @@ export function buildBertOnnx(cfg: StandinConfig): Uint8Array {
   for (let l = 0; l < cfg.layers; l++) {
     const p = `layer${l}`;
     const heads = (t: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [t, splitShape])], { perm });
-    const q = heads(g.linear(x, H, H, `${p}.q`), [0, 2, 1, 3]);
-    const k = heads(g.linear(x, H, H, `${p}.k`), [0, 2, 3, 1]);
-    const v = heads(g.linear(x, H, H, `${p}.v`), [0, 2, 1, 3]);
+    const q = heads(linear(x, H, H, `${p}.q`), [0, 2, 1, 3]);
+    const k = heads(linear(x, H, H, `${p}.k`), [0, 2, 3, 1]);
+    const v = heads(linear(x, H, H, `${p}.v`), [0, 2, 1, 3]);
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), maskBias]);
     const probs = g.op('Softmax', [scores], { axis: -1 });
     const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), mergeShape]);
-    const attnOut = g.linear(ctx, H, H, `${p}.o`);
+    const attnOut = linear(ctx, H, H, `${p}.o`);
     x = g.layerNorm(g.op('Add', [attnOut, x]), H, `${p}.ln1`);
     // GELU written with Erf, as the exported BERT graphs do.
-    const hIn = g.linear(x, H, cfg.intermediate, `${p}.ff1`);
+    const hIn = linear(x, H, cfg.intermediate, `${p}.ff1`);
     const gelu = g.op('Mul', [g.op('Mul', [hIn, half]), g.op('Add', [one, g.op('Erf', [g.op('Div', [hIn, sqrt2])])])]);
-    const hOut = g.linear(gelu, cfg.intermediate, H, `${p}.ff2`);
+    const hOut = linear(gelu, cfg.intermediate, H, `${p}.ff2`);
     x = g.layerNorm(g.op('Add', [hOut, x]), H, `${p}.ln2`);
   }
   g.op('Identity', [x], {}, 'last_hidden_state');
@@ -191,10 +262,11 @@ export function buildBertOnnx(cfg: StandinConfig): Uint8Array {
 
 /**
  * Writes `<root>/Xenova/all-MiniLM-L6-v2/` with the real tokenizer files, a config.json for the given
- * shape and `onnx/model_quantized.onnx` (the file transformers.js loads for dtype q8). Returns root,
- * which is what production takes as its model directory.
+ * shape and the weights: by default int8 ones in `onnx/model_quantized.onnx` (the file `models pull`
+ * installs and transformers.js loads for dtype q8); with `weights: ['fp32']` only `onnx/model.onnx`,
+ * to compare. Returns root, which is what production takes as its model directory.
  */
-export function writeStandinModel(root: string, cfg: StandinConfig = SMALL_CONFIG): string {
+export function writeStandinModel(root: string, cfg: StandinConfig = SMALL_CONFIG, opts: { weights?: StandinWeights[] } = {}): string {
   const src = join(sharedModelFiles(), MODEL_ID);
   const dst = join(root, MODEL_ID);
   mkdirSync(join(dst, 'onnx'), { recursive: true });
@@ -217,7 +289,9 @@ export function writeStandinModel(root: string, cfg: StandinConfig = SMALL_CONFI
     pad_token_id: 0,
   };
   writeFileSync(join(dst, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(join(dst, 'onnx', 'model_quantized.onnx'), buildBertOnnx(cfg));
+  for (const w of opts.weights ?? ['q8']) {
+    writeFileSync(join(dst, 'onnx', w === 'q8' ? 'model_quantized.onnx' : 'model.onnx'), buildBertOnnx(cfg, w));
+  }
   return root;
 }
 

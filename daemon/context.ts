@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { DaemonPaths } from '../shared/paths.js';
 import { buildVersion } from '../shared/version.js';
-import { cancelCodeqlRuns } from './analyzers/codeql.js';
 import type { DaemonContext } from './handlers/types.js';
 
 /*
@@ -29,8 +28,8 @@ export function createDaemonContext(opts: ContextOptions): DaemonContext {
     idleExitMs: opts.idleExitMs,
     requestShutdown: opts.requestShutdown,
     // Services open lazily on first use; CodeQL's background runs are here from the start so that
-    // closing the context always cancels them.
-    services: { codeql: { close: cancelCodeqlRuns } },
+    // closing the context always cancels them (its module loads only then: not before the socket answers).
+    services: { codeql: { close: async () => (await import('./analyzers/codeql.js')).cancelCodeqlRuns() } },
   };
 }
 

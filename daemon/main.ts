@@ -9,15 +9,17 @@ import { daemonPaths, ensurePrivateDir } from '../shared/paths.js';
 import { oneLine } from '../shared/errors.js';
 import { createLogger } from './log.js';
 import { DaemonServer } from './server.js';
-import { registerHandlers } from './handlers/index.js';
+import { registerHandlers, type HandlerLoader } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
 import type { MethodName } from '../shared/protocol.js';
-import { checkHandler, verdictHandler } from './handlers/check.js';
-import { statusHandler, shutdownHandler, watchHandler } from './handlers/status.js';
-import { getWatcher } from './watcher.js';
-import { cleanStaleSnapshots } from './pipeline/snapshot.js';
-import { generateHandler } from './handlers/generate.js';
-import { kbAdd, kbExport, kbImport, kbList, kbRemove, kbSearch, kbStats } from './handlers/kb.js';
+import type { DaemonContext } from './handlers/types.js';
+
+/*
+ * Start-up order: only what the socket needs is imported before it listens (the server, the
+ * protocol, the log); see warmUp() for what follows.
+ */
+const status = () => import('./handlers/status.js');
+const kb = () => import('./handlers/kb.js');
 
 const DEFAULT_IDLE_EXIT_MS = 30 * 60_000;
 
@@ -70,6 +72,24 @@ function safeLog(log: Logger | undefined, fn: (l: Logger) => void): void {
 const FATAL_BURST = 20;
 const FATAL_WINDOW_MS = 60_000;
 
+/**
+ * What start-up does once the socket answers: watch the repositories of the last session (this
+ * imports the analysis pipeline, which the first check needs too) and remove what a crashed daemon
+ * left behind. Everything else loads on first use: each handler's module with its first request,
+ * the analyzers' probes and parsers with the first check that needs them (ESLint only once a
+ * JavaScript or TypeScript file is staged), the knowledge base and the embedding model with the
+ * first guidance or kb request. Measured on a loaded 2-core machine, also probing the analyzers
+ * here made the first check slower (its snapshot stage waited for the grammars to compile).
+ */
+async function warmUp(context: DaemonContext, log: Logger): Promise<void> {
+  const { getWatcher } = await import('./watcher.js');
+  getWatcher(context).loadPersisted();
+  // Copies of staged code left by a daemon that died mid-check (kill -9, power loss).
+  const { cleanStaleSnapshots } = await import('./pipeline/snapshot.js');
+  const removed = await cleanStaleSnapshots();
+  if (removed.length) safeLog(log, (l) => l.info({ removed: removed.length }, 'removed snapshot directories of a daemon that is gone'));
+}
+
 async function main(): Promise<void> {
   // Everything the daemon creates (log, pid file, socket, caches) is for this user only.
   process.umask(0o077);
@@ -102,20 +122,20 @@ async function main(): Promise<void> {
     log = createLogger(paths.log);
     // Every method the daemon answers besides `hello` (which the server handles itself), in one
     // place; typed by the contract, so a method without a handler does not compile.
-    const handlers: Record<Exclude<MethodName, 'hello'>, Handler<any, any>> = {
-      check: checkHandler,
-      verdict: verdictHandler,
-      status: statusHandler,
-      shutdown: shutdownHandler,
-      watch: watchHandler,
-      generate: generateHandler,
-      'kb.search': kbSearch,
-      'kb.list': kbList,
-      'kb.add': kbAdd,
-      'kb.remove': kbRemove,
-      'kb.export': kbExport,
-      'kb.import': kbImport,
-      'kb.stats': kbStats,
+    const handlers: Record<Exclude<MethodName, 'hello'>, Handler<any, any> | HandlerLoader> = {
+      check: async () => (await import('./handlers/check.js')).checkHandler,
+      verdict: async () => (await import('./handlers/check.js')).verdictHandler,
+      status: async () => (await status()).statusHandler,
+      shutdown: async () => (await status()).shutdownHandler,
+      watch: async () => (await status()).watchHandler,
+      generate: async () => (await import('./handlers/generate.js')).generateHandler,
+      'kb.search': async () => (await kb()).kbSearch,
+      'kb.list': async () => (await kb()).kbList,
+      'kb.add': async () => (await kb()).kbAdd,
+      'kb.remove': async () => (await kb()).kbRemove,
+      'kb.export': async () => (await kb()).kbExport,
+      'kb.import': async () => (await kb()).kbImport,
+      'kb.stats': async () => (await kb()).kbStats,
     };
     registerHandlers(handlers);
     const idle = Number(process.env.REFLEXGEN_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
@@ -130,12 +150,12 @@ async function main(): Promise<void> {
     server = s;
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void s.close(0));
     await s.listen();
-    getWatcher(s.context).loadPersisted();
     listening = true;
     endStartReport();
-    // Copies of staged code left by a daemon that died mid-check (kill -9, power loss).
-    const removed = await cleanStaleSnapshots();
-    if (removed.length) safeLog(log, (l) => l.info({ removed: removed.length }, 'removed snapshot directories of a daemon that is gone'));
+    // Past this point the daemon serves; a failed warm-up step is logged, and the request that
+    // needs what it would have loaded tries again.
+    const started = log;
+    void warmUp(s.context, started).catch((err: unknown) => safeLog(started, (l) => l.error({ err }, 'warm-up after start failed')));
   } catch (err) {
     safeLog(log, (l) => l.error({ err }, 'daemon could not start'));
     reportStartFailure(oneLine(err));

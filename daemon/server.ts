@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { chmodSync, existsSync, unlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
@@ -73,6 +73,8 @@ export class DaemonServer {
   private connections = new Set<WebSocket>();
   private closing = false;
   private collectTimer?: NodeJS.Timeout;
+  /** The inode of the socket this daemon created, so close() never removes a successor's. */
+  private socketIno?: number;
 
   constructor(private readonly opts: StartOptions) {
     this.paths = daemonPaths(opts.env);
@@ -135,6 +137,7 @@ export class DaemonServer {
     this.http.on('error', (err) => this.opts.log.error({ err }, 'HTTP server error'));
     try {
       chmodSync(this.paths.socket, 0o600);
+      this.socketIno = statSync(this.paths.socket).ino;
       try {
         writeFileSync(this.paths.pid, `${process.pid}\n`, { mode: 0o600 });
       } catch (err) {
@@ -261,11 +264,39 @@ export class DaemonServer {
     }
     if (!conn.helloDone) return this.fail(ws, req.id, ErrorCodes.HelloRequired, 'the first request must be hello');
     if (this.closing) return this.fail(ws, req.id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
-    const handler = findHandler(req.method);
-    if (!handler) return this.fail(ws, req.id, ErrorCodes.MethodNotFound, `unknown method ${shown(req.method)}`);
+    const entry = findHandler(req.method);
+    if (!entry) return this.fail(ws, req.id, ErrorCodes.MethodNotFound, `unknown method ${shown(req.method)}`);
     if (conn.inFlight >= MAX_IN_FLIGHT) {
       return this.fail(ws, req.id, ErrorCodes.InvalidRequest, `more than ${MAX_IN_FLIGHT} requests at once on one connection`);
     }
+    if (typeof entry !== 'function') return this.dispatch(ws, conn, signal, req, entry, big);
+    // The handler's module is still loading (a request right after start-up): it counts as in
+    // flight while it waits, and only its params stay referenced meanwhile.
+    conn.inFlight++;
+    const { id, method, params } = req;
+    entry().then(
+      (handler) => {
+        conn.inFlight--;
+        if (this.closing) return this.fail(ws, id, ErrorCodes.ShuttingDown, 'the daemon is shutting down');
+        this.dispatch(ws, conn, signal, { id, method, params }, handler, big);
+      },
+      (err: unknown) => {
+        conn.inFlight--;
+        this.opts.log.error({ err, method }, 'could not load the handler');
+        this.fail(ws, id, ErrorCodes.Internal, `could not load the handler for ${shown(method)}: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  }
+
+  /** Validates the params against the handler's schema and runs it. */
+  private dispatch(
+    ws: WebSocket,
+    conn: { helloDone: boolean; inFlight: number },
+    signal: AbortSignal,
+    req: { id: string | number; method: string; params?: unknown },
+    handler: Handler<any, any>,
+    big: boolean,
+  ): void {
     const params = handler.params.safeParse(req.params);
     if (!params.success) return this.fail(ws, req.id, ErrorCodes.InvalidParams, describeZodError(req.method, params.error));
     conn.inFlight++;
@@ -308,12 +339,26 @@ export class DaemonServer {
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.collectTimer) clearTimeout(this.collectTimer);
+    // Stop listening first. The WebSocket server's close drops its upgrade handler at once but
+    // waits for every client's close handshake; a client connecting in between got the plain HTTP
+    // answer (426) from a daemon on its way out and gave up, where it should find no daemon and
+    // start one (seen as a failed first commit right after `reflexgen daemon stop`).
+    const httpClosed = new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     for (const ws of this.connections) ws.close(1001, 'daemon stopping');
-    await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
-    await new Promise<void>((resolve) => this.http?.close(() => resolve()));
-    // http.close already unlinks the socket on most platforms; make sure, and drop the pid file.
-    rmSync(this.paths.socket, { force: true });
-    rmSync(this.paths.pid, { force: true });
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await httpClosed;
+    // libuv unlinks the socket when the server closes, and a new daemon may own the path by now:
+    // remove the socket and the pid file only while they are still this daemon's.
+    try {
+      if (this.socketIno !== undefined && statSync(this.paths.socket).ino === this.socketIno) rmSync(this.paths.socket, { force: true });
+    } catch {
+      /* gone already */
+    }
+    try {
+      if (readFileSync(this.paths.pid, 'utf8').trim() === String(process.pid)) rmSync(this.paths.pid, { force: true });
+    } catch {
+      /* gone already */
+    }
     await closeServices(this.context);
     this.opts.log.info('daemon stopped');
     this.opts.onExit(code);

@@ -1,5 +1,5 @@
 import type { FileChange, LineRange } from './protocol.js';
-import { git } from './git.js';
+import { spawn } from 'node:child_process';
 
 /*
  * The staged change, read from git's index only (never the working tree), so partial staging
@@ -44,52 +44,147 @@ export interface PatchSection {
 }
 
 const HUNK = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
+/** Header lines are short; past this a line is kept only as its start (all that is matched). */
+const MAX_HEADER_LINE = 16 * 1024;
 
 /**
- * Parses a `-U0` patch into one section per file with the new-side ranges that hold added lines.
- * Content lines are skipped by the hunk's own counts, so an added line that looks like a header
- * ("+++ x", "diff --git") cannot confuse it. Bytes are read as latin1: only ASCII headers matter.
+ * Reads a `-U0` patch chunk by chunk into one section per file with the new-side ranges that hold
+ * added lines. Only header lines are ever held (cut at MAX_HEADER_LINE); content lines are skipped
+ * by the hunk's own counts as they stream past, so a 50 MB staged file costs no more memory than
+ * a small one, and an added line that looks like a header ("+++ x", "diff --git") cannot confuse
+ * it. Bytes are read as latin1: only ASCII headers matter.
  */
-export function parsePatch(buf: Buffer): PatchSection[] {
-  const lines = buf.toString('latin1').split('\n');
-  const sections: PatchSection[] = [];
-  let cur: PatchSection | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.startsWith('diff --git ') || line.startsWith('diff --cc ')) {
-      cur = { binary: false, added: [] };
-      sections.push(cur);
-      continue;
+export class PatchReader {
+  readonly sections: PatchSection[] = [];
+  private cur: PatchSection | undefined;
+  /** Content lines of the current hunk still to skip. */
+  private remaining = 0;
+  /** Within a line: skipping it (content, or a "\ No newline" marker) or collecting a header. */
+  private mode: 'start' | 'skip' | 'header' = 'start';
+  private header: Buffer[] = [];
+  private headerBytes = 0;
+
+  push(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.mode === 'start') {
+        const first = chunk[i];
+        // "\ No newline at end of file" belongs to the hunk before it and is not counted.
+        if (first === 0x5c) this.mode = 'skip';
+        else if (this.remaining > 0) {
+          this.remaining--;
+          this.mode = 'skip';
+        } else this.mode = 'header';
+      }
+      const nl = chunk.indexOf(0x0a, i);
+      const end = nl < 0 ? chunk.length : nl;
+      if (this.mode === 'header' && this.headerBytes < MAX_HEADER_LINE) {
+        const part = chunk.subarray(i, Math.min(end, i + MAX_HEADER_LINE - this.headerBytes));
+        this.header.push(Buffer.from(part)); // a copy: the chunk itself must not stay referenced
+        this.headerBytes += part.length;
+      }
+      if (nl < 0) return;
+      if (this.mode === 'header') this.headerLine(Buffer.concat(this.header).toString('latin1'));
+      this.header = [];
+      this.headerBytes = 0;
+      this.mode = 'start';
+      i = nl + 1;
     }
-    if (!cur) continue;
+  }
+
+  /** The sections, once the whole patch was pushed (a last line without a newline included). */
+  end(): PatchSection[] {
+    if (this.mode === 'header') this.headerLine(Buffer.concat(this.header).toString('latin1'));
+    this.header = [];
+    this.mode = 'start';
+    return this.sections;
+  }
+
+  private headerLine(line: string): void {
+    if (line.startsWith('diff --git ') || line.startsWith('diff --cc ')) {
+      this.cur = { binary: false, added: [] };
+      this.sections.push(this.cur);
+      return;
+    }
+    if (!this.cur) return;
     if (line.startsWith('Binary files ') || line === 'GIT binary patch') {
-      cur.binary = true;
-      continue;
+      this.cur.binary = true;
+      return;
     }
     const m = HUNK.exec(line);
-    if (!m) continue;
+    if (!m) return;
     const oldCount = m[1] === undefined ? 1 : Number(m[1]);
     const start = Number(m[2]);
     const newCount = m[3] === undefined ? 1 : Number(m[3]);
-    if (newCount > 0) cur.added.push([start, start + newCount - 1]);
-    // Skip the hunk body; "\ No newline at end of file" markers are extra lines.
-    let remaining = oldCount + newCount;
-    while (remaining > 0 && i + 1 < lines.length) {
-      i++;
-      if (!lines[i].startsWith('\\')) remaining--;
-    }
-    while (i + 1 < lines.length && lines[i + 1].startsWith('\\')) i++;
+    if (newCount > 0) this.cur.added.push([start, start + newCount - 1]);
+    this.remaining = oldCount + newCount;
   }
-  return sections;
+}
+
+/** Parses a whole `-U0` patch held in memory (see PatchReader). */
+export function parsePatch(buf: Buffer): PatchSection[] {
+  const r = new PatchReader();
+  r.push(buf);
+  return r.end();
 }
 
 const SKIP_MODES = new Set(['160000', '120000']); // submodules and symlinks have no analyzable content
 
+/** The raw records of one diff are small per file; a staged tree past this many bytes of them is refused. */
+const MAX_RAW_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Runs the diff and reads its output as it streams: the raw records are kept, the patch goes
+ * through a PatchReader, so a huge staged file is never held in memory.
+ */
+function readStagedDiff(repoRoot: string): Promise<{ entries: RawEntry[]; sections: PatchSection[] }> {
+  const args = ['-c', 'core.quotepath=off', '-c', 'color.ui=false', 'diff', ...DIFF_OPTS, '--raw', '-p', '-z', '--no-abbrev', '-U0', '--no-color', '--src-prefix=a/', '--dst-prefix=b/'];
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } });
+    const raw: Buffer[] = [];
+    let rawBytes = 0;
+    let patch: PatchReader | undefined;
+    let stderr = '';
+    let failed: Error | undefined;
+    const fail = (err: Error) => {
+      failed ??= err;
+      child.kill('SIGKILL');
+    };
+    let lastWasNul = false;
+    const startPatch = (rest: Buffer) => {
+      patch = new PatchReader();
+      patch.push(rest);
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      if (failed || c.length === 0) return;
+      if (patch) return patch.push(c);
+      // The raw part ends with an empty record: the first "\0\0" (no record holds one), which
+      // may straddle two chunks.
+      if (lastWasNul && c[0] === 0) return startPatch(c.subarray(1));
+      const at = c.indexOf('\0\0');
+      if (at >= 0) {
+        raw.push(c.subarray(0, at + 1));
+        return startPatch(c.subarray(at + 2));
+      }
+      raw.push(c);
+      lastWasNul = c[c.length - 1] === 0;
+      rawBytes += c.length;
+      if (rawBytes > MAX_RAW_BYTES) fail(new Error(`git diff: more than ${MAX_RAW_BYTES >> 20} MiB of file records`));
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (failed) return reject(failed);
+      if (code !== 0) return reject(new Error(`git diff: ${stderr.trim().split('\n')[0] || `exit ${code}`}`));
+      resolve({ entries: parseRaw(Buffer.concat(raw)), sections: patch ? patch.end() : [] });
+    });
+  });
+}
+
 export async function stagedChanges(repoRoot: string): Promise<FileChange[]> {
-  const { stdout } = await git(repoRoot, ['diff', ...DIFF_OPTS, '--raw', '-p', '-z', '--no-abbrev', '-U0', '--no-color', '--src-prefix=a/', '--dst-prefix=b/']);
-  const split = stdout.indexOf('\0\0');
-  const entries = parseRaw(split < 0 ? stdout : stdout.subarray(0, split + 1));
-  const sections = parsePatch(split < 0 ? Buffer.alloc(0) : stdout.subarray(split + 2));
+  const { entries, sections } = await readStagedDiff(repoRoot);
   if (sections.length !== entries.length) {
     throw new Error(`git diff returned ${entries.length} files but ${sections.length} patch sections`);
   }

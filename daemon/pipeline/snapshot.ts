@@ -160,7 +160,7 @@ export async function materialize(
     notAnalyzed.push({ path, reason: `not analyzed: ${(size / 1048576).toFixed(1)} MiB is above the ${(maxBytes / 1048576).toFixed(1)} MiB limit (maxFileBytes)` });
   const unread = wanted.filter((c) => c.blob && c.content === undefined && !memory?.get(c.blob)).map((c) => c.blob!);
   const sizes = await blobSizes(repoRoot, unread);
-  const blobs = await readBlobs(repoRoot, unread.filter((id) => (sizes.get(id) ?? 0) <= maxBytes));
+  const blobs = await readBlobs(repoRoot, unread.filter((id) => (sizes.get(id) ?? 0) <= maxBytes), { maxBlobBytes: maxBytes });
   for (const [id, b] of blobs) memory?.set(id, b);
 
   const root = join(opts.tmpRoot ?? tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePatch, parseRaw } from '../../shared/staged.js';
+import { PatchReader, parsePatch, parseRaw } from '../../shared/staged.js';
 import { isExcluded } from '../../daemon/pipeline/snapshot.js';
 import { onChangedLines } from '../../daemon/pipeline/scope.js';
 import { parseConfig } from '../../shared/config.js';
@@ -49,6 +49,48 @@ describe('parsePatch', () => {
   it('skips "no newline at end of file" markers', () => {
     const patch = ['diff --git a/x b/x', '@@ -1 +1,2 @@', '-a', '\\ No newline at end of file', '+a', '+b', '\\ No newline at end of file', '@@ -5 +6 @@', '-x', '+y', ''].join('\n');
     expect(parsePatch(Buffer.from(patch))[0].added).toEqual([[1, 2], [6, 6]]);
+  });
+});
+
+describe('PatchReader', () => {
+  const patch = [
+    'diff --git a/x b/x',
+    '--- a/x',
+    '+++ b/x',
+    '@@ -1 +1,2 @@',
+    '-a',
+    '\\ No newline at end of file',
+    '+' + 'diff --git a/q b/q '.repeat(5000),
+    '+@@ -1 +1 @@',
+    '\\ No newline at end of file',
+    'diff --git a/z b/z',
+    'Binary files a/z and b/z differ',
+    'diff --git a/w b/w',
+    '@@ -0,0 +1,3 @@',
+    '+1',
+    '+2',
+    '+3',
+  ].join('\n');
+
+  it('reads the same sections whatever the chunks, holding no content line', () => {
+    const whole = parsePatch(Buffer.from(patch));
+    expect(whole).toEqual([
+      { binary: false, added: [[1, 2]] },
+      { binary: true, added: [] },
+      { binary: false, added: [[1, 3]] },
+    ]);
+    for (const size of [1, 2, 3, 7, 64, 4096]) {
+      const r = new PatchReader();
+      const buf = Buffer.from(patch);
+      for (let i = 0; i < buf.length; i += size) r.push(buf.subarray(i, i + size));
+      expect(r.end(), `chunks of ${size}`).toEqual(whole);
+    }
+  });
+
+  it('cuts an over-long header line instead of holding it', () => {
+    const r = new PatchReader();
+    r.push(Buffer.from(`diff --git a/${'p'.repeat(100_000)} b/p\n@@ -0,0 +5,2 @@\n+a\n+b\n`));
+    expect(r.end()).toEqual([{ binary: false, added: [[5, 6]] }]);
   });
 });
 
