@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { readRepoFile } from './repo-files.js';
+import { readRepoFileSync } from './repo-files-sync.js';
 import { apiKeyEnvFrom, userConfigPath } from './user-settings.js';
 
 /*
@@ -17,8 +17,8 @@ export interface ConfigHints {
 const MAX_HINT_BYTES = 256 * 1024;
 
 /** A small regular file's JSON, or undefined (absent, refused, or not JSON). */
-async function readSmallJson(file: string): Promise<{ failMode?: unknown } | undefined> {
-  const read = await readRepoFile(dirname(file), basename(file), MAX_HINT_BYTES);
+function readSmallJson(file: string): { failMode?: unknown } | undefined {
+  const read = readRepoFileSync(dirname(file), basename(file), MAX_HINT_BYTES);
   if (read.kind !== 'ok') return undefined;
   try {
     return JSON.parse(read.text) as { failMode?: unknown };
@@ -28,7 +28,8 @@ async function readSmallJson(file: string): Promise<{ failMode?: unknown } | und
 }
 
 export async function readConfigHints(repoRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigHints> {
-  const [user, repo] = await Promise.all([readSmallJson(userConfigPath(env)), readSmallJson(`${repoRoot}/.reflexgenrc.json`)]);
+  const user = readSmallJson(userConfigPath(env));
+  const repo = readSmallJson(`${repoRoot}/.reflexgenrc.json`);
   const failMode = repo?.failMode ?? user?.failMode;
   return { failMode: failMode === 'closed' ? 'closed' : 'open', apiKeyEnv: apiKeyEnvFrom(user) };
 }

@@ -1,5 +1,8 @@
 import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { notAFile, symlink, tooLarge, unreadable, type RepoFileRead } from './repo-file-checks.js';
+
+export { REPO_FILE_CAPS, type RefusedBecause, type RepoFileRead } from './repo-file-checks.js';
 
 /*
  * Files that a repository supplies (its config, team knowledge, baseline, ignore file) are untrusted
@@ -7,34 +10,6 @@ import { join } from 'node:path';
  * or another user's secrets), only up to a cap, and asynchronously, so a hostile file can neither
  * stall the daemon's event loop (and with it every other repository's check) nor blow up its memory.
  */
-
-/** Why a file was refused, for callers that word it their own way; `reason` is a ready one-liner. */
-export type RefusedBecause = 'symlink' | 'not-a-file' | 'too-large' | 'unreadable';
-
-export type RepoFileRead =
-  | { kind: 'absent' }
-  | { kind: 'ok'; text: string; bytes: number; mtimeMs: number }
-  | { kind: 'refused'; because: RefusedBecause; reason: string; code?: string };
-
-export const REPO_FILE_CAPS = {
-  config: 256 * 1024,
-  knowledge: 4 * 1024 * 1024,
-  baseline: 8 * 1024 * 1024,
-  ignore: 64 * 1024,
-} as const;
-
-function human(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(0)} MiB` : `${Math.round(n / 1024)} KiB`;
-}
-
-const symlink = (rel: string): RepoFileRead => ({ kind: 'refused', because: 'symlink', reason: `${rel} is a symbolic link; RefleXGen reads only regular files from a repository` });
-const notAFile = (rel: string): RepoFileRead => ({ kind: 'refused', because: 'not-a-file', reason: `${rel} is not a regular file` });
-const unreadable = (rel: string, code: string | undefined, err: unknown): RepoFileRead => ({
-  kind: 'refused',
-  because: 'unreadable',
-  reason: `${rel}: cannot be read (${code ?? (err as Error).message})`,
-  ...(code ? { code } : {}),
-});
 
 /** Reads `<root>/<rel>` as UTF-8 if it is a regular file no larger than maxBytes. Never throws. */
 export async function readRepoFile(root: string, rel: string, maxBytes: number): Promise<RepoFileRead> {
@@ -49,7 +24,7 @@ export async function readRepoFile(root: string, rel: string, maxBytes: number):
   }
   if (st.isSymbolicLink()) return symlink(rel);
   if (!st.isFile()) return notAFile(rel);
-  if (st.size > maxBytes) return { kind: 'refused', because: 'too-large', reason: `${rel} is ${human(st.size)}, over the ${human(maxBytes)} limit` };
+  if (st.size > maxBytes) return tooLarge(rel, st.size, maxBytes);
   let fh;
   try {
     // O_NOFOLLOW closes the window between lstat and open in which the file could become a link.
@@ -65,7 +40,7 @@ export async function readRepoFile(root: string, rel: string, maxBytes: number):
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > maxBytes) return { kind: 'refused', because: 'too-large', reason: `${rel} is over the ${human(maxBytes)} limit` };
+    if (got > maxBytes) return tooLarge(rel, undefined, maxBytes);
     return { kind: 'ok', text: buf.subarray(0, got).toString('utf8'), bytes: got, mtimeMs: st2.mtimeMs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

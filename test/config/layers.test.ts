@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadEffectiveConfig, weakenings, parseConfig } from '../../shared/config.js';
 import { readRepoFile } from '../../shared/repo-files.js';
+import { readRepoFileSync } from '../../shared/repo-files-sync.js';
 import { cleanLine, cleanText } from '../../shared/terminal-text.js';
 import { contentHash, trustContent, revokeTrust } from '../../shared/trust.js';
 import { readConfigHints } from '../../shared/config-hints.js';
@@ -98,6 +99,12 @@ describe('reading a repository file', () => {
     expect(await readRepoFile(dir, 'big', 1024)).toMatchObject({ kind: 'refused', reason: expect.stringContaining('over the 1 KiB limit') });
     expect(await readRepoFile(dir, 'missing', 1024)).toEqual({ kind: 'absent' });
     expect(await readRepoFile(dir, 'ok', 1024)).toMatchObject({ kind: 'ok', text: 'hello', bytes: 5 });
+    // The client's synchronous reader (config hints in the hook) refuses the same files the same way.
+    for (const name of ['zero', 'fifo', 'big', 'missing', 'ok']) {
+      const { mtimeMs: _a, ...sync } = readRepoFileSync(dir, name, 1024) as { mtimeMs?: number };
+      const { mtimeMs: _b, ...async } = (await readRepoFile(dir, name, 1024)) as { mtimeMs?: number };
+      expect(sync, name).toEqual(async);
+    }
   });
 });
 
