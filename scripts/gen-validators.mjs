@@ -14,10 +14,19 @@ const schemas = {
   ProgressParams: P.ProgressParamsSchema,
   HeartbeatParams: P.HeartbeatParamsSchema,
 };
+// Sub-schemas named here become functions of their own in the generated code instead of being
+// inlined into every message that holds them: V8 compiles a function when it is first called, so the
+// hook's cached answer (no findings, no repairs) never compiles the validators of what it lacks.
+const F = await import(new URL('findings.js', dist).href);
+const names = z.registry();
+names.add(F.FindingSchema, { id: 'Finding' });
+names.add(F.AnalyzerStatusSchema, { id: 'AnalyzerStatus' });
+names.add(P.GuidanceSchema, { id: 'Guidance' });
+names.add(P.RepairOutcomeSchema, { id: 'RepairOutcome' });
 const ajv = new Ajv2020.default({ code: { source: true, esm: true, optimize: true }, strict: false, allErrors: false, inlineRefs: false });
 const refs = {};
 for (const [name, schema] of Object.entries(schemas)) {
-  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', reused: 'ref' });
+  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', reused: 'ref', metadata: names });
   delete json.$schema;
   ajv.addSchema(json, name);
   refs[name] = name;
