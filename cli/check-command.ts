@@ -50,7 +50,7 @@ export async function checkCommand(paths: string[], opts: CheckOptions): Promise
   let connection: DaemonClient | undefined;
   if (mode === 'staged' && paths.length === 0 && !where.inProcess) {
     const cached = await cachedVerdict(process.cwd());
-    if (cached.hit) return finish({ result: cached.result, failMode: cached.failMode, root: cached.root, gitDir: cached.gitDir }, mode, paths, opts);
+    if (cached.hit) return finish({ result: cached.result, root: cached.root, gitDir: cached.gitDir }, mode, paths, opts);
     connection = cached.client;
   }
   const runner = where.inProcess ? (await inProcess()).runCheckInProcess : runCheckViaDaemon;

@@ -1,4 +1,4 @@
-import { readConfigHints } from '../shared/config-hints.js';
+import { readApiKeyEnv } from '../shared/config-hints.js';
 import { hookRepoInfo } from '../shared/hook-repo.js';
 import { indexFileFor, indexStamp, stampChecksum } from '../shared/index-state.js';
 import type { CheckResult, MethodResult } from '../shared/protocol.js';
@@ -26,7 +26,7 @@ export function llmEnv(apiKeyEnv: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 export type CachedVerdict =
-  | { hit: true; result: CheckResult; failMode: 'open' | 'closed'; root: string; gitDir: string }
+  | { hit: true; result: CheckResult; root: string; gitDir: string }
   /** A miss; `client` is the open connection to reuse, when there is a current daemon. */
   | { hit: false; client?: DaemonClient };
 
@@ -36,8 +36,7 @@ export async function cachedVerdict(cwd: string, env: NodeJS.ProcessEnv = proces
   const file = indexFileFor(info.gitDir, cwd, env);
   const before = indexStamp(file);
   if (!before) return { hit: false };
-  const hints = await readConfigHints(info.root, env);
-  const params = { repoRoot: info.root, gitDir: info.gitDir, index: { file, checksum: stampChecksum(before) }, llmEnv: llmEnv(hints.apiKeyEnv, env) };
+  const params = { repoRoot: info.root, gitDir: info.gitDir, index: { file, checksum: stampChecksum(before) }, llmEnv: llmEnv(readApiKeyEnv(env), env) };
   let client: DaemonClient;
   try {
     client = await connectDaemon({ client: 'hook', start: false, env, pipeline: { method: 'verdict', params } });
@@ -53,7 +52,7 @@ export async function cachedVerdict(cwd: string, env: NodeJS.ProcessEnv = proces
     const r = (await client.pipelined) as MethodResult<'verdict'>;
     if (r.result && indexStamp(file) === before) {
       client.close();
-      return { hit: true, result: r.result, failMode: hints.failMode, root: info.root, gitDir: info.gitDir };
+      return { hit: true, result: r.result, root: info.root, gitDir: info.gitDir };
     }
     return { hit: false, client };
   } catch {

@@ -33,3 +33,8 @@ export async function readConfigHints(repoRoot: string, env: NodeJS.ProcessEnv =
   const failMode = repo?.failMode ?? user?.failMode;
   return { failMode: failMode === 'closed' ? 'closed' : 'open', apiKeyEnv: apiKeyEnvFrom(user) };
 }
+
+/** Only the user's `llm.apiKeyEnv`: what the hook's first question needs (failMode matters only when no answer comes). */
+export function readApiKeyEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return apiKeyEnvFrom(readSmallJson(userConfigPath(env)));
+}

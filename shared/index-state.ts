@@ -19,18 +19,20 @@ export function indexFileFor(gitDir: string, cwd: string, env: NodeJS.ProcessEnv
 const TAIL = 32;
 
 /**
- * size, mtime (ns), inode and the file's last 32 bytes (git's checksum of everything before it):
+ * size, mtime, inode and the file's last 32 bytes (git's checksum of everything before it):
  * equal stamps mean the file was not rewritten in between. Undefined when it cannot be read.
  */
 export function indexStamp(file: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile() || st.size < 12n + BigInt(TAIL)) return undefined;
+    // Milliseconds with a fraction are fine here: the checksum at the end changes with any rewrite
+    // that changes content, and a BigInt stat costs the hook more than it adds.
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size < 12 + TAIL) return undefined;
     const tail = Buffer.alloc(TAIL);
-    readSync(fd, tail, 0, TAIL, Number(st.size) - TAIL);
-    return `${st.size}:${st.mtimeNs}:${st.ino}:${tail.toString('hex')}`;
+    readSync(fd, tail, 0, TAIL, st.size - TAIL);
+    return `${st.size}:${st.mtimeMs}:${st.ino}:${tail.toString('hex')}`;
   } catch {
     return undefined;
   } finally {
