@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readSarifText, SarifTooLarge } from './sarif-file.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzerArgs } from '../../shared/config.js';
@@ -117,7 +118,12 @@ async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, 
   // Each file gets its own output dir: a run that goes on in the background still owns it.
   const work = await mkdtemp(join(tmpdir(), 'reflexgen-clang-'));
   const out = join(work, 'out.sarif');
-  const readOut = async () => readFile(out, 'utf8').catch(() => '');
+  let oversize: string | undefined;
+  const readOut = async () =>
+    readSarifText(out).catch((err: unknown) => {
+      if (err instanceof SarifTooLarge) oversize = err.message;
+      return '';
+    });
   let res: { stderr: string; code: number | null; sarif: string } | undefined = late.get(key);
   let keepWork = false;
   try {
@@ -145,7 +151,7 @@ async function analyzeOne(f: SourceFile, ctx: AnalyzeContext, bc: BuildContext, 
     // A translation unit with errors is not analyzed at all: say so rather than report "clean".
     const firstError = res.stderr.split('\n').find((l) => /\berror:/.test(l)) ?? res.stderr.trim().split('\n')[0] ?? '';
     const shown = firstError.split(`${snap}/`).join('').split(`${bc.repo}/`).join('').trim();
-    return { findings: [], error: `not analyzed: ${shown || `exit code ${res.code}`}` };
+    return { findings: [], error: `not analyzed: ${oversize ?? (shown || `exit code ${res.code}`)}` };
   }
   const findings = findingsFromSarif(JSON.parse(res.sarif), {
     tool: 'clang',

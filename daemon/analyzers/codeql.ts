@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readSarifText, SarifTooLarge } from './sarif-file.js';
 import { delimiter, dirname, join } from 'node:path';
 import { analyzerArgs, type CODEQL_SUITES, type Config } from '../../shared/config.js';
 import type { Finding, Language } from '../../shared/findings.js';
@@ -159,8 +160,10 @@ export function cancelCodeqlRuns(): void {
 async function readCachedSarif(g: Group): Promise<Finding[] | undefined> {
   let text: string;
   try {
-    text = await readFile(g.sarif, 'utf8');
-  } catch {
+    text = await readSarifText(g.sarif);
+  } catch (err) {
+    // Too large is an answer (the run is reported as failed), not a reason to run CodeQL again.
+    if (err instanceof SarifTooLarge) throw new Error(`codeql: ${err.message}`);
     return undefined;
   }
   const now = new Date();

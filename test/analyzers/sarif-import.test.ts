@@ -127,3 +127,22 @@ describe('findingsFromSarif edge cases', () => {
     expect(findingsFromSarif({ runs: [] }, { tool: 'x' })).toEqual([]);
   });
 });
+
+describe('SARIF files a tool wrote', () => {
+  it('are read whole up to a cap, and a larger one is refused with its size, not parsed', async () => {
+    const { mkdtempSync, writeFileSync: write, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { readSarifText, SarifTooLarge } = await import('../../daemon/analyzers/sarif-file.js');
+    const dir = mkdtempSync(join(tmpdir(), 'rx-sarif-'));
+    try {
+      write(join(dir, 'small.sarif'), '{"runs":[]}');
+      write(join(dir, 'big.sarif'), Buffer.alloc(3 * 2 ** 20, 32));
+      expect(await readSarifText(join(dir, 'small.sarif'), 2 ** 20)).toBe('{"runs":[]}');
+      await expect(readSarifText(join(dir, 'big.sarif'), 2 ** 20)).rejects.toThrow(SarifTooLarge);
+      await expect(readSarifText(join(dir, 'big.sarif'), 2 ** 20)).rejects.toThrow(/3 MiB\) is over the 1 MiB limit/);
+      await expect(readSarifText(join(dir, 'missing.sarif'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
