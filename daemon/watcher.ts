@@ -171,7 +171,7 @@ export class RepoWatcher {
 }
 
 export function getWatcher(daemon: DaemonContext): RepoWatcher {
-  let w = daemon.services.watcher as RepoWatcher | undefined;
+  let w = daemon.services.watcher;
   if (!w) {
     w = new RepoWatcher(daemon);
     daemon.services.watcher = w;

@@ -1,5 +1,25 @@
 import type { z } from 'zod';
 import type { Logger } from 'pino';
+import type { KnowledgeBase } from '../../knowledge/index.js';
+import type { ResultCache } from '../pipeline/cache.js';
+import type { BlobMemory } from '../pipeline/snapshot.js';
+import type { VerdictMemo } from '../pipeline/verdict-memo.js';
+import type { RepoWatcher } from '../watcher.js';
+
+/**
+ * What the daemon keeps between requests, each opened by its getter on first use (services/,
+ * pipeline/verdict-memo.ts, watcher.ts). Anything with a `close` is closed when the daemon stops.
+ */
+export interface DaemonServices {
+  cache?: ResultCache;
+  blobs?: BlobMemory;
+  verdicts?: VerdictMemo;
+  watcher?: RepoWatcher;
+  knowledge?: KnowledgeBase;
+  /** A first open in progress, shared by concurrent first callers. */
+  knowledgeOpening?: Promise<KnowledgeBase>;
+  codeql?: { close(): Promise<void> | void };
+}
 
 /** What a request handler may use of the daemon. Grows as components are added (knowledge, engine). */
 export interface DaemonContext {
@@ -14,8 +34,8 @@ export interface DaemonContext {
   idleExitMs: number;
   /** Asks the daemon to stop after the current response is written. */
   requestShutdown(): void;
-  /** Lazily opened shared services; handlers call these instead of owning state. */
-  services: Record<string, unknown>;
+  /** Lazily opened shared services; handlers call their getters instead of owning state. */
+  services: DaemonServices;
 }
 
 export interface RequestContext {

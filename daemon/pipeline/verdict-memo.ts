@@ -53,7 +53,7 @@ export class VerdictMemo {
 }
 
 export function getVerdictMemo(daemon: DaemonContext): VerdictMemo {
-  let m = daemon.services.verdicts as VerdictMemo | undefined;
+  let m = daemon.services.verdicts;
   if (!m) {
     m = new VerdictMemo();
     daemon.services.verdicts = m;

@@ -4,7 +4,7 @@ import { ResultCache } from '../pipeline/cache.js';
 import { BlobMemory } from '../pipeline/snapshot.js';
 
 export function getCache(daemon: DaemonContext): ResultCache {
-  let c = daemon.services.cache as ResultCache | undefined;
+  let c = daemon.services.cache;
   if (!c) {
     c = new ResultCache(process.env.REFLEXGEN_NO_DISK_CACHE === '1' ? undefined : join(daemon.stateDir, 'cache'));
     daemon.services.cache = c;
@@ -13,7 +13,7 @@ export function getCache(daemon: DaemonContext): ResultCache {
 }
 
 export function getBlobMemory(daemon: DaemonContext): BlobMemory {
-  let m = daemon.services.blobs as BlobMemory | undefined;
+  let m = daemon.services.blobs;
   if (!m) {
     m = new BlobMemory();
     daemon.services.blobs = m;
