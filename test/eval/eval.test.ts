@@ -130,7 +130,9 @@ beforeAll(async () => {
   fake = await startFakeLlm(script());
   first = await runEval(options());
   requestsAfterFirst = fake.requests.length;
-}, 90_000);
+  // A whole scripted eval run: about 40 s alone on two cores, more than twice that beside the rest of
+  // the suite on a loaded machine. A limit, not a measurement.
+}, 240_000);
 
 afterAll(async () => {
   await fake?.close();
