@@ -196,6 +196,9 @@ async function connectAndHello(paths: DaemonPaths, client: string, pipeline?: Pi
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOENT') return undefined;
+    // 426: a daemon on its way out, no longer taking WebSocket upgrades. Nobody answers there any
+    // more: start a new one, as for a stale socket, instead of reporting the check as unable to run.
+    if (err instanceof HandshakeError && err.status === 426) return undefined;
     throw new DaemonUnavailableError(err instanceof HandshakeError ? err.message : (err as Error).message);
   }
   const c = new DaemonClient(ws);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // The client needs the validators the build generates: use the built module, typed by its source.
@@ -7,7 +8,7 @@ import type * as ClientModule from '../../hook/client.js';
 const BUILT_CLIENT = '../../dist/hook/client.js';
 const { connectDaemon } = (await import(BUILT_CLIENT)) as typeof ClientModule;
 import { socketAlive } from '../../daemon/server.js';
-import { CLI, daemonPid, envFor, makeHome, stopDaemon } from '../helpers/repo.js';
+import { CLI, commitAsync, daemonPid, envFor, makeHome, SQLI_PY, stopDaemon, TestRepo } from '../helpers/repo.js';
 import { rawConnect, textFrame } from '../helpers/raw-ws.js';
 
 /*
@@ -62,5 +63,35 @@ describe('a stopping daemon', () => {
     const s = cli(['daemon', 'status']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain(String(newPid));
+  }, 120_000);
+
+  it('one that answers HTTP 426 (no longer taking upgrades) is replaced by the next commit, not reported as unavailable', async () => {
+    const own = makeHome();
+    const socket = join(own, 'daemon.sock');
+    const repo = new TestRepo(own);
+    try {
+      // What a daemon on its way out still says to a new connection: plain HTTP, no upgrade.
+      writeFileSync(join(own, 'token'), 'b'.repeat(64) + '\n', { mode: 0o600 });
+      const old = process.umask(0o077);
+      const leaving = createServer((s) => {
+        s.on('error', () => undefined);
+        s.once('data', () => s.end('HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
+      });
+      await new Promise<void>((r) => leaving.listen(socket, r));
+      process.umask(old);
+      try {
+        repo.write('app.py', SQLI_PY);
+        repo.add('app.py');
+        const r = await commitAsync(repo, 'vulnerable');
+        expect(r.stderr).not.toContain('could not run');
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain('CWE-89');
+      } finally {
+        leaving.close();
+      }
+    } finally {
+      stopDaemon(own);
+      repo.remove();
+    }
   }, 120_000);
 });
