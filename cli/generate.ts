@@ -9,7 +9,7 @@ import { UserError } from '../shared/errors.js';
 import { LANGUAGES, type Language } from '../shared/findings.js';
 import { languageOf } from '../shared/languages.js';
 import { withDaemon } from '../hook/client.js';
-import { llmEnv } from '../hook/run-check.js';
+import { llmEnv } from '../hook/cached-verdict.js';
 import { call } from '../hook/call.js';
 
 /** `reflexgen generate`: secure code for a task or an incomplete file, produced by the loop. */

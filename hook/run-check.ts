@@ -186,7 +186,6 @@ export async function collectChanges(opts: RunCheckOptions, known?: RepoInfo): P
   return { root, gitDir, files };
 }
 
-export { llmEnv };
 
 /** A check that could not run in this process either (in-process mode): failMode decides, as for an absent daemon. */
 export class CheckUnavailableError extends Error {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /*
@@ -26,7 +26,8 @@ const MAX_REF_FILE_BYTES = 64 * 2 ** 20;
 function readCapped(file: string, cap: number): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: a FIFO where a ref or index should be cannot stall the daemon; fstat then refuses it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > cap) return undefined;
     const buf = Buffer.alloc(st.size);

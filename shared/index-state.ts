@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /*
@@ -25,7 +25,7 @@ const TAIL = 32;
 export function indexStamp(file: string): string | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not stall the hook
     // Milliseconds with a fraction are fine here: the checksum at the end changes with any rewrite
     // that changes content, and a BigInt stat costs the hook more than it adds.
     const st = fstatSync(fd);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CheckParamsSchema, CheckResultSchema, Methods, VerdictParamsSchema, type CheckParams, type CheckResult } from '../../shared/protocol.js';
 import { runCheck } from '../pipeline/check.js';
-import { getVerdictMemo, identityOf, memoizable, memoKey, policyFingerprint } from '../pipeline/verdict-memo.js';
+import { getVerdictMemo, identityOf, memoizable, memoKey, policyFingerprint, type VerdictMemo } from '../pipeline/verdict-memo.js';
 import { getWatcher } from '../watcher.js';
 import { defineHandler } from './types.js';
 
@@ -35,7 +35,7 @@ async function remember(
   policyBefore: string,
   result: CheckResult,
   stateDir: string,
-  memo: ReturnType<typeof getVerdictMemo>,
+  memo: VerdictMemo,
 ): Promise<void> {
   if (!params.index || !memoizable(result)) return;
   const id = identityOf(gitDir, params.index.file);

@@ -35,6 +35,15 @@ async function settled(home: string, events: number): Promise<Status> {
 
 const HOOK = join(ROOT, 'dist', 'hook', 'hook.cjs');
 
+/** A repository with `reflexgen init` and one commit, so that later commits have a HEAD to differ from. */
+function repoWithHistory(home: string): TestRepo {
+  const repo = new TestRepo(home);
+  repo.write('README.md', 'x\n');
+  repo.add('README.md');
+  repo.commitNoVerify('initial');
+  return repo;
+}
+
 describe('the verdict remembered since `git add`', () => {
   let home: string;
   beforeAll(() => {
@@ -46,10 +55,7 @@ describe('the verdict remembered since `git add`', () => {
   afterAll(() => stopDaemon(home));
 
   it('answers the commit, and the hook runs no git process for it', async () => {
-    const repo = new TestRepo(home);
-    repo.write('README.md', 'x\n');
-    repo.add('README.md');
-    repo.commitNoVerify('initial');
+    const repo = repoWithHistory(home);
     repo.write('app.py', SAFE_PY);
     repo.add('app.py');
     expect(repo.commit('first').code).toBe(0);
@@ -88,10 +94,7 @@ describe('the verdict remembered since `git add`', () => {
   });
 
   it('is not used after `git reset --soft` moves HEAD under the same index', async () => {
-    const repo = new TestRepo(home);
-    repo.write('README.md', 'x\n');
-    repo.add('README.md');
-    repo.commitNoVerify('initial');
+    const repo = repoWithHistory(home);
     // A vulnerable file already committed is pre-existing: a commit that does not touch it passes.
     repo.write('db.py', SQLI_PY);
     repo.add('db.py');
@@ -134,10 +137,7 @@ describe('the verdict remembered since `git add`', () => {
       first.write('lib.py', 'def f():\n    return 1\n');
       first.add('lib.py');
       first.commitNoVerify('initial');
-      const other = new TestRepo(own); // registered now, watched by the daemon the next commit starts
-      other.write('README.md', 'x\n');
-      other.add('README.md');
-      other.commitNoVerify('initial');
+      const other = repoWithHistory(own); // registered now, watched by the daemon the next commit starts
 
       // git runs this hook with GIT_INDEX_FILE=<first>/.git/index.lock; the daemon starts from it.
       first.write('lib.py', 'def f():\n    return 2\n');
