@@ -12,8 +12,9 @@ import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/type
 /*
  * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
  * often its fixed version is (false alarms), on
- *   (a) SVEN's Python vulnerable/fixed function pairs (train + val), each function dedented and
- *       written alone to a .py file, and
+ *   (a) SVEN's vulnerable/fixed function pairs (train + val; Python and C/C++), each function
+ *       dedented and written alone to a file with its original extension, per tool and with the
+ *       findings of all tools merged ("pair" = vulnerable flagged and fixed not), and
  *   (b) the 96 complete scenario programs (2 insecure + 2 secure per scenario), where only
  *       findings on the completion's lines count (the prompt's lines are shared by both kinds);
  * plus seconds per file. A finding counts for a CWE when one of its CWEs is in that CWE's family
@@ -22,7 +23,8 @@ import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/type
  * Every analyzer listed in daemon/analyzers/registry.ts runs.
  *
  * Options: --out <file.json> (default bench-results/analyzers.json), --max-pairs <n> per CWE,
- *          --only <id,id> to run a subset of analyzers, --data <sven dir>.
+ *          --only <id,id> to run a subset of analyzers, --lang py|c for one language's pairs,
+ *          --pairs-only to skip the scenario programs, --data <sven dir>.
  */
 
 
@@ -56,17 +58,23 @@ interface Args {
   out: string;
   maxPairs: number;
   only?: Set<string>;
+  /** Limit the pairs to one language (`py` or `c`). */
+  lang?: 'py' | 'c';
+  /** Skip the scenario programs. */
+  pairsOnly: boolean;
   data: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven') };
+  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, pairsOnly: false, data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--out' && v) (a.out = v), i++;
     else if (argv[i] === '--max-pairs' && v) (a.maxPairs = Number.parseInt(v, 10)), i++;
     else if (argv[i] === '--only' && v) (a.only = new Set(v.split(','))), i++;
     else if (argv[i] === '--data' && v) (a.data = v), i++;
+    else if (argv[i] === '--lang' && (v === 'py' || v === 'c')) (a.lang = v), i++;
+    else if (argv[i] === '--pairs-only') a.pairsOnly = true;
   }
   return a;
 }
@@ -155,11 +163,15 @@ async function runTool(a: Analyzer, jobs: Job[], config: Config, perFile: boolea
 
 interface PairRow {
   cwe: string;
+  lang: 'py' | 'c';
+  /** An analyzer id, or `merged` (the findings of every tool together). */
   tool: string;
   pairs: number;
   analyzed: number;
   vulnFlagged: number;
   fixedFlagged: number;
+  /** Vulnerable version flagged and fixed version not. */
+  pairFlagged: number;
   secondsPerFile: number;
   rules: Record<string, number>;
 }
@@ -178,8 +190,19 @@ interface ScenarioCell {
 
 const pct = (n: number, d: number) => (d === 0 ? '-' : `${Math.round((100 * n) / d)}`);
 
-async function loadPairs(data: string, maxPairs: number): Promise<{ cwe: string; id: string; before: string; after: string }[]> {
-  const out: { cwe: string; id: string; before: string; after: string }[] = [];
+interface SvenPair {
+  cwe: string;
+  id: string;
+  lang: 'py' | 'c';
+  /** The file name the pair's versions are written under (`vuln.<ext>`, `fixed.<ext>`). */
+  ext: string;
+  language: Language;
+  before: string;
+  after: string;
+}
+
+async function loadPairs(data: string, maxPairs: number): Promise<SvenPair[]> {
+  const out: SvenPair[] = [];
   for (const split of ['train', 'val']) {
     const dir = join(data, 'train_val', split);
     if (!existsSync(dir)) continue;
@@ -189,15 +212,25 @@ async function loadPairs(data: string, maxPairs: number): Promise<{ cwe: string;
       const lines = (await readFile(join(dir, name), 'utf8')).split('\n').filter(Boolean);
       lines.forEach((l, i) => {
         const p = JSON.parse(l) as { file_name: string; func_src_before: string; func_src_after: string };
-        if (!p.file_name.endsWith('.py')) return;
-        out.push({ cwe: m[1], id: `${split}-${m[1]}-${i}`, before: dedent(p.func_src_before), after: dedent(p.func_src_after) });
+        const language = languageOf(p.file_name) ?? 'c';
+        if (language !== 'python' && language !== 'c' && language !== 'cpp') return;
+        const ext = p.file_name.slice(p.file_name.lastIndexOf('.') + 1);
+        out.push({
+          cwe: m[1],
+          id: `${split}-${m[1]}-${i}`,
+          lang: language === 'python' ? 'py' : 'c',
+          ext: language === 'python' ? 'py' : ext,
+          language,
+          before: dedent(p.func_src_before),
+          after: dedent(p.func_src_after),
+        });
       });
     }
   }
   const byCwe = new Map<string, number>();
   return out.filter((p) => {
-    const n = (byCwe.get(p.cwe) ?? 0) + 1;
-    byCwe.set(p.cwe, n);
+    const n = (byCwe.get(`${p.lang}/${p.cwe}`) ?? 0) + 1;
+    byCwe.set(`${p.lang}/${p.cwe}`, n);
     return n <= maxPairs;
   });
 }
@@ -251,36 +284,64 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 
   // (a) pairs
-  const pairs = await loadPairs(args.data, args.maxPairs);
+  const pairs = (await loadPairs(args.data, args.maxPairs)).filter((p) => !args.lang || p.lang === args.lang);
+  const vulnPath = (p: SvenPair) => `pairs/${p.id}/vuln.${p.ext}`;
+  const fixedPath = (p: SvenPair) => `pairs/${p.id}/fixed.${p.ext}`;
   const pairJobs: Job[] = pairs.flatMap((p) => [
-    { path: `pairs/${p.id}/vuln.py`, language: 'python' as const, content: p.before },
-    { path: `pairs/${p.id}/fixed.py`, language: 'python' as const, content: p.after },
+    { path: vulnPath(p), language: p.language, content: p.before },
+    { path: fixedPath(p), language: p.language, content: p.after },
   ]);
   const pairRows: PairRow[] = [];
-  for (const { a } of tools) {
-    if (!a.languages.includes('python')) continue;
-    process.stderr.write(`pairs: ${a.id} on ${pairJobs.length} files...\n`);
-    const r = await runTool(a, pairJobs, config, false);
-    for (const cwe of [...new Set(pairs.map((p) => p.cwe))]) {
-      const mine = pairs.filter((p) => p.cwe === cwe);
-      const row: PairRow = { cwe, tool: a.id, pairs: mine.length, analyzed: 0, vulnFlagged: 0, fixedFlagged: 0, secondsPerFile: r.files ? r.seconds / r.files : 0, rules: {} };
+  const groups = [...new Set(pairs.map((p) => `${p.lang}/${p.cwe}`))].sort();
+  const tally = (tool: string, r: Pick<ToolRun, 'findings' | 'failed'>, secondsPerFile: number, only?: (p: SvenPair) => boolean) => {
+    for (const g of groups) {
+      const [lang, cwe] = g.split('/') as ['py' | 'c', string];
+      const mine = pairs.filter((p) => p.lang === lang && p.cwe === cwe && (!only || only(p)));
+      if (mine.length === 0) continue;
+      const row: PairRow = { cwe, lang, tool, pairs: mine.length, analyzed: 0, vulnFlagged: 0, fixedFlagged: 0, pairFlagged: 0, secondsPerFile, rules: {} };
       for (const p of mine) {
-        const v = `pairs/${p.id}/vuln.py`;
-        const f = `pairs/${p.id}/fixed.py`;
-        if (r.failed.has(v) || r.failed.has(f)) continue;
+        if (r.failed.has(vulnPath(p)) || r.failed.has(fixedPath(p))) continue;
         row.analyzed++;
-        const hitsV = (r.findings.get(v) ?? []).filter((x) => inFamily(x, cwe));
-        const hitsF = (r.findings.get(f) ?? []).filter((x) => inFamily(x, cwe));
+        const hitsV = (r.findings.get(vulnPath(p)) ?? []).filter((x) => inFamily(x, cwe));
+        const hitsF = (r.findings.get(fixedPath(p)) ?? []).filter((x) => inFamily(x, cwe));
         if (hitsV.length) row.vulnFlagged++;
         if (hitsF.length) row.fixedFlagged++;
-        for (const h of hitsV) row.rules[h.ruleId] = (row.rules[h.ruleId] ?? 0) + 1;
+        if (hitsV.length && !hitsF.length) row.pairFlagged++;
+        for (const h of hitsV) row.rules[`${h.tool}:${h.ruleId}`] = (row.rules[`${h.tool}:${h.ruleId}`] ?? 0) + 1;
       }
       pairRows.push(row);
+    }
+  };
+  // Merged: every tool's findings on a file together; a file counts as analyzed when any tool looked at it.
+  const merged: Pick<ToolRun, 'findings' | 'failed'> = { findings: new Map(), failed: new Set(pairJobs.map((j) => j.path)) };
+  for (const { a } of tools) {
+    const jobs = pairJobs.filter((j) => a.languages.includes(j.language));
+    if (jobs.length === 0) continue;
+    process.stderr.write(`pairs: ${a.id} on ${jobs.length} files...\n`);
+    const r = await runTool(a, jobs, config, false);
+    tally(a.id, r, r.files ? r.seconds / r.files : 0, (p) => a.languages.includes(p.language));
+    for (const j of jobs) {
+      if (r.failed.has(j.path)) continue;
+      merged.failed.delete(j.path);
+      const list = merged.findings.get(j.path) ?? [];
+      list.push(...(r.findings.get(j.path) ?? []));
+      merged.findings.set(j.path, list);
+    }
+  }
+  tally('merged', merged, 0);
+  // Per language, over all CWEs.
+  for (const lang of ['py', 'c'] as const) {
+    for (const tool of [...new Set(pairRows.filter((r) => r.lang === lang).map((r) => r.tool))]) {
+      const rows = pairRows.filter((r) => r.lang === lang && r.tool === tool && r.cwe !== 'all');
+      const sum = (k: 'pairs' | 'analyzed' | 'vulnFlagged' | 'fixedFlagged' | 'pairFlagged') => rows.reduce((n, r) => n + r[k], 0);
+      const rules: Record<string, number> = {};
+      for (const r of rows) for (const [k, v] of Object.entries(r.rules)) rules[k] = (rules[k] ?? 0) + v;
+      pairRows.push({ cwe: 'all', lang, tool, pairs: sum('pairs'), analyzed: sum('analyzed'), vulnFlagged: sum('vulnFlagged'), fixedFlagged: sum('fixedFlagged'), pairFlagged: sum('pairFlagged'), secondsPerFile: rows[0]?.secondsPerFile ?? 0, rules });
     }
   }
 
   // (b) scenarios: one file per call, so seconds per file are real per-file latencies.
-  const scen = await loadScenarios(args.data);
+  const scen = args.pairsOnly ? [] : await loadScenarios(args.data);
   const cells: ScenarioCell[] = [];
   const scenSeconds: Record<string, number> = {};
   for (const { a } of tools) {
@@ -312,12 +373,15 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const md: string[] = [];
   md.push(`# Analyzer evaluation`, '');
   md.push(`Analyzers: ${tools.map((t) => `${t.a.id} ${t.version ?? ''}`.trim()).join(', ')}${skipped.length ? `; not available: ${skipped.join(', ')}` : ''}.`, '');
-  md.push('## SVEN Python pairs (function alone, dedented)', '');
-  md.push('| CWE | tool | pairs (analyzed) | vulnerable flagged % | fixed flagged % | s/file | matching rules on vulnerable |');
-  md.push('|---|---|---|---|---|---|---|');
-  for (const r of pairRows.sort((x, y) => x.cwe.localeCompare(y.cwe) || x.tool.localeCompare(y.tool))) {
+  md.push('## SVEN pairs (function alone, dedented; whole file in scope)', '');
+  md.push('"vuln" / "fixed": that version has a finding of the CWE\'s family (any severity); "pair": vulnerable flagged and fixed not. Percentages of the pairs the tool analyzed; `merged` is every tool\'s findings together.', '');
+  md.push('| CWE | lang | tool | pairs (analyzed) | vuln | fixed | pair | s/file | matching rules on vulnerable |');
+  md.push('|---|---|---|---|---|---|---|---|---|');
+  const order = (r: PairRow) => `${r.lang}/${r.cwe === 'all' ? 'zzz' : r.cwe}/${r.tool === 'merged' ? 'zzz' : r.tool}`;
+  for (const r of pairRows.sort((x, y) => order(x).localeCompare(order(y)))) {
     const rules = Object.entries(r.rules).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} (${v})`).join(', ') || '—';
-    md.push(`| CWE-${r.cwe} | ${r.tool} | ${r.pairs} (${r.analyzed}) | ${pct(r.vulnFlagged, r.analyzed)} | ${pct(r.fixedFlagged, r.analyzed)} | ${r.secondsPerFile.toFixed(3)} | ${rules} |`);
+    const cell = (n: number) => `${n} (${pct(n, r.analyzed)}%)`;
+    md.push(`| ${r.cwe === 'all' ? 'all' : `CWE-${r.cwe}`} | ${r.lang} | ${r.tool} | ${r.pairs} (${r.analyzed}) | ${cell(r.vulnFlagged)} | ${cell(r.fixedFlagged)} | ${cell(r.pairFlagged)} | ${r.tool === 'merged' ? '' : r.secondsPerFile.toFixed(3)} | ${rules} |`);
   }
   md.push('', '## Scenario programs (only findings on the completion lines count)', '');
   const toolIds = [...new Set(cells.map((c) => c.tool))].sort();

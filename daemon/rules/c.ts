@@ -1404,6 +1404,35 @@ function inputFilled(body: Node, name: string): boolean {
   return found;
 }
 
+/**
+ * Where a function definition has no return type (C89's implicit `int`, or a type on a line the file
+ * does not show, such as a macro that expands to one), tree-sitter reads the header as a call, a macro
+ * type or an error, and no rule would look inside the body. Returns the offsets at which inserting
+ * `int ` turns each such header into a definition, so the caller can parse again; empty when there is
+ * none. A header is a top-level `name(...)` with no `;` before the `{` that follows it.
+ */
+export function untypedDefinitions(root: Node): number[] {
+  const src = root.text;
+  const out: number[] = [];
+  const scan = (parent: Node): void => {
+    for (const a of parent.children) {
+      if (a.type.startsWith('preproc_')) scan(a);
+      if (a.type === 'function_definition' || a.type === 'compound_statement' || a.type === 'comment' || a.type.startsWith('preproc_')) continue;
+      const m = /^([A-Za-z_]\w*)\s*\(/.exec(src.slice(a.startIndex, a.startIndex + 200));
+      if (!m || /^(if|while|for|switch|return|sizeof|do|else|case|goto)$/.test(m[1])) continue;
+      const brace = src.indexOf('{', a.startIndex);
+      if (brace < 0 || brace - a.startIndex > 2000) continue;
+      const header = src.slice(a.startIndex, brace);
+      if (!/^[A-Za-z_]\w*\s*\([^;{}]*\)\s*$/.test(header)) continue;
+      let depth = 0;
+      for (const ch of header) depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+      if (depth === 0) out.push(a.startIndex);
+    }
+  };
+  scan(root);
+  return out;
+}
+
 export function checkC(root: Node): RuleHit[] {
   const file = fileInfo(root);
   const hits: RuleHit[] = [];
@@ -1422,7 +1451,59 @@ export function checkC(root: Node): RuleHit[] {
     allocSizeOverflow(fn, file, hits);
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
+    wrappingBoundsChecks(fn, file, hits);
     return false;
   });
   return hits;
 }
+
+// ------------------------------------------------------------------ CWE-190: bounds checks that can wrap
+/** A run-time term of a sum: a variable or field, not a constant, macro, sizeof or literal. */
+function runtimeTerm(n: Node | null, macros: Map<string, number>): boolean {
+  const u = unwrap(n);
+  if (!u) return false;
+  if (u.type === 'identifier') return !macros.has(u.text) && !/^[A-Z][A-Z0-9_]*$/.test(u.text);
+  return u.type === 'field_expression' || u.type === 'subscript_expression';
+}
+
+/**
+ * A bounds check written as `off + len > size` (or `<=`): when `off` and `len` come from the data, the
+ * sum wraps around and passes the check, and the copy it guards runs far past the buffer. The
+ * wrap-free form compares one term with what is left (`len > size || off > size - len`), or adds
+ * with an overflow-checking helper. Only sums of two run-time values, at least one of them a length,
+ * offset or position, compared with a run-time limit count; pointer sums (`p + n > end`) wrap the
+ * same way.
+ */
+function wrappingBoundsChecks(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  let helper = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'call_expression' && C.overflowCheckers.test(callName(n))) helper = true;
+    return !helper;
+  });
+  if (helper) return;
+  const sizeNamed = (n: Node | null): boolean => {
+    const t = unwrap(n)?.text ?? '';
+    return /(len|length|size|sz|off|offset|pos|count|cnt|nbytes|bytes)\w{0,2}$/i.test(t.slice(t.search(/\w+$/)));
+  };
+  walk(fn.body, (cond) => {
+    if (cond.type !== 'binary_expression' || !RELATIONAL.has(operator(cond))) return true;
+    // Only comparisons that decide something: conditions of if/while/?:, or operands of && / ||.
+    const owner = cond.parent;
+    if (!owner || !/^(parenthesized_expression|binary_expression|conditional_expression)$/.test(owner.type)) return true;
+    for (const [sumSide, limitSide] of [[field(cond, 'left'), field(cond, 'right')], [field(cond, 'right'), field(cond, 'left')]] as const) {
+      const sum = unwrap(sumSide);
+      if (sum?.type !== 'binary_expression' || operator(sum) !== '+') continue;
+      const a = field(sum, 'left');
+      const b = field(sum, 'right');
+      if (!runtimeTerm(a, file.macros) || !runtimeTerm(b, file.macros) || !(sizeNamed(a) || sizeNamed(b))) continue;
+      const limit = unwrap(limitSide);
+      if (!limit || constValue(limit, file.macros) !== null || (limit.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(limit.text))) continue;
+      // Unsigned sizes wrap silently; small signed loop counters (`i + 1 < n`) are not what this is about.
+      if (unwrap(a)?.type === 'identifier' && /^(int|short|char|bool)$/.test(fn.types.get(unwrap(a)!.text) ?? '') && unwrap(b)?.type === 'identifier' && /^(int|short|char|bool)$/.test(fn.types.get(unwrap(b)!.text) ?? '')) continue;
+      hits.push({ rule: 'c/wrapping-bounds-check', startLine: line(cond), endLine: endLine(cond), detail: `\`${sum.text.replace(/\s+/g, ' ').slice(0, 60)}\` can wrap around before it is compared` });
+      return true;
+    }
+    return true;
+  });
+}
+

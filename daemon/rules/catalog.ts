@@ -217,6 +217,13 @@ const rules: RuleMeta[] = [
     message: 'The allocation size multiplies run-time values and can wrap around, allocating less than the code then writes. Check first (if (b != 0 && a > SIZE_MAX / b) fail;) or use a checked multiply (calloc(a, b), reallocarray, __builtin_mul_overflow).',
   },
   {
+    id: 'c/wrapping-bounds-check',
+    cwe: ['CWE-190'],
+    severity: 'note',
+    checks: 'a bounds check comparing the sum of two run-time values (one a length, offset or position) with a run-time limit, with no overflow-checking helper in the function',
+    message: 'This bounds check adds two run-time values before comparing: a large length or offset from the input wraps the sum around and the check passes. Compare one term with what is left instead (if (len > size || off > size - len) fail;) or add with an overflow-checking helper.',
+  },
+  {
     id: 'c/use-after-free',
     cwe: ['CWE-416'],
     severity: 'error',

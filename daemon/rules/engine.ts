@@ -1,7 +1,7 @@
 import type { Finding, Language } from '../../shared/findings.js';
 import { copyTree } from './ast.js';
 import { RULES, type RuleHit } from './catalog.js';
-import { checkC } from './c.js';
+import { checkC, untypedDefinitions } from './c.js';
 import { checkJs } from './js.js';
 import { initParsers, parse } from './parser.js';
 import { checkPython } from './python.js';
@@ -15,12 +15,20 @@ export function initBuiltinRules(): Promise<void> {
 
 /** Runs every built-in rule for `language` over one file. Synchronous once initialised. */
 export function runBuiltinRules(path: string, language: Language, content: string): Finding[] {
-  const tree = parse(language, path, content);
-  let root;
-  try {
-    root = copyTree(tree, content);
-  } finally {
-    tree.delete();
+  let root = syntaxTree(path, language, content);
+  if (language === 'c' || language === 'cpp') {
+    // Function definitions without a return type: give them C89's implicit `int` and parse again. The
+    // insertions never add a line, so every finding keeps its line number.
+    const at = untypedDefinitions(root);
+    if (at.length > 0) {
+      let patched = '';
+      let from = 0;
+      for (const i of at) {
+        patched += content.slice(from, i) + 'int ';
+        from = i;
+      }
+      root = syntaxTree(path, language, patched + content.slice(from));
+    }
   }
   let hits: RuleHit[];
   {
@@ -41,6 +49,15 @@ export function runBuiltinRules(path: string, language: Language, content: strin
     }
   }
   return toFindings(path, hits);
+}
+
+function syntaxTree(path: string, language: Language, content: string) {
+  const tree = parse(language, path, content);
+  try {
+    return copyTree(tree, content);
+  } finally {
+    tree.delete();
+  }
 }
 
 const NON_PRODUCT_DIRS = new Set([
