@@ -7,6 +7,8 @@ interface FileInfo {
   macros: Map<string, number>;
   globalArrays: Map<string, number | null>;
   externFns: Set<string>;
+  /** Functions whose result this file tests for NULL somewhere: by its own account they can return NULL. */
+  nullChecked: Set<string>;
 }
 
 interface FnInfo {
@@ -105,7 +107,7 @@ function fileInfo(root: Node): FileInfo {
     }
   }
   const externFns = new Set([...declared].filter((n) => !defined.has(n)));
-  return { macros, globalArrays, externFns };
+  return { macros, globalArrays, externFns, nullChecked: nullCheckedCallees(root) };
 }
 
 function declaratorsOf(decl: Node): Node[] {
@@ -679,25 +681,76 @@ function derefUse(id: Node): boolean {
   return false;
 }
 
-function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
-  const allocs: Array<{ name: string; at: Node; lookup: string | null }> = [];
-  walk(fn.body, (n) => {
-    let name: string | null = null;
-    let value: Node | null = null;
-    if (n.type === 'init_declarator') {
-      name = declaratorName(field(n, 'declarator'));
-      value = field(n, 'value');
-    } else if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') {
-      name = field(n, 'left')!.text;
-      value = field(n, 'right');
+/** What a declaration or plain assignment stores: the variable's name and the value, or nulls. */
+function storedValue(n: Node): [string | null, Node | null] {
+  if (n.type === 'init_declarator') return [declaratorName(field(n, 'declarator')), field(n, 'value')];
+  if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') return [field(n, 'left')!.text, field(n, 'right')];
+  return [null, null];
+}
+
+/**
+ * The functions whose result some code in this file stores and then tests for NULL (`p = f(); if (!p)`).
+ * The file's own authors say those can return NULL, so a result of the same function used unchecked
+ * elsewhere is the deviant case (the way Engler's checkers infer beliefs from the code itself).
+ */
+function nullCheckedCallees(root: Node): Set<string> {
+  const out = new Set<string>();
+  walk(root, (fnNode) => {
+    if (fnNode.type !== 'function_definition') return true;
+    const body = field(fnNode, 'body');
+    if (!body) return false;
+    const stored: Array<{ name: string; callee: string; at: Node }> = [];
+    walk(body, (n) => {
+      const [name, value] = storedValue(n);
+      const call = unwrap(value);
+      if (name && call?.type === 'call_expression' && callName(call)) stored.push({ name, callee: callName(call), at: n });
+      return true;
+    });
+    for (const { name, callee, at } of stored) {
+      if (out.has(callee)) continue;
+      let tested = false;
+      walk(body, (x) => {
+        if (tested) return false;
+        if (x.endIndex <= at.endIndex && !isIn(at, x)) return false;
+        if (x.type === 'identifier' && x.text === name && x.startIndex >= at.endIndex && isNullTest(x)) tested = true;
+        return true;
+      });
+      if (tested) out.add(callee);
     }
+    return false;
+  });
+  return out;
+}
+
+/** `!p`, `p == NULL`, `NULL != p`, `if (p)`, `p ? :`, `p &&`: a test of the pointer itself against NULL. */
+function isNullTest(id: Node): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (p.type === 'unary_expression' && operator(p) === '!') return true;
+  if (p.type === 'binary_expression' && (operator(p) === '==' || operator(p) === '!=')) {
+    const other = field(p, 'left')?.id === id.id ? field(p, 'right') : field(p, 'left');
+    return /^(NULL|nullptr|0)$/.test(unwrap(other)?.text ?? '');
+  }
+  if (p.type === 'binary_expression' && (operator(p) === '&&' || operator(p) === '||')) return true;
+  if (p.type === 'parenthesized_expression' && /^(if_statement|while_statement)$/.test(p.parent?.type ?? '')) return true;
+  return p.type === 'conditional_expression' && field(p, 'condition')?.id === id.id;
+}
+
+function missingNullTest(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const allocs: Array<{ name: string; at: Node; lookup: string | null; inferred: boolean }> = [];
+  walk(fn.body, (n) => {
+    const [name, value] = storedValue(n);
     const call = unwrap(value);
-    if (name && call?.type === 'call_expression' && (C.nullableAllocators.has(callName(call)) || C.nullableLookups.has(callName(call))) && !isTest(n, fn.body)) {
-      allocs.push({ name, at: n, lookup: C.nullableLookups.has(callName(call)) ? callName(call) : null });
+    if (!name || call?.type !== 'call_expression' || isTest(n, fn.body)) return true;
+    const callee = callName(call);
+    if (C.nullableAllocators.has(callee) || C.nullableLookups.has(callee)) {
+      allocs.push({ name, at: n, lookup: C.nullableLookups.has(callee) ? callee : null, inferred: false });
+    } else if (file.nullChecked.has(callee)) {
+      allocs.push({ name, at: n, lookup: callee, inferred: true });
     }
     return true;
   });
-  for (const { name, at, lookup } of allocs) {
+  for (const { name, at, lookup, inferred } of allocs) {
     let done = false;
     walk(fn.body, (x) => {
       if (done) return false;
@@ -716,9 +769,14 @@ function missingNullTest(fn: FnInfo, hits: RuleHit[]): void {
           rule: 'c/missing-null-test',
           startLine: line(x),
           endLine: line(x),
-          // A lookup may well be known to succeed here; an allocation never is.
-          severity: lookup ? 'warning' : undefined,
-          detail: lookup ? `\`${name}\` comes from ${lookup}(), which returns NULL when nothing is found, and is used before any NULL check` : `\`${name}\` is used before any NULL check`,
+          // A lookup may well be known to succeed here; an allocation never is. A NULL result inferred
+          // from the file's other uses is a hint.
+          severity: inferred ? 'note' : lookup ? 'warning' : undefined,
+          detail: inferred
+            ? `\`${name}\` comes from ${lookup}(), whose result this file tests for NULL elsewhere, and is used before any NULL check`
+            : lookup
+              ? `\`${name}\` comes from ${lookup}(), which returns NULL when nothing is found, and is used before any NULL check`
+              : `\`${name}\` is used before any NULL check`,
         });
         done = true;
       }
@@ -1443,7 +1501,7 @@ export function checkC(root: Node): RuleHit[] {
     integerOverflow(fn, file, hits);
     subscripts(fn, file, hits);
     stringWrites(fn, file, hits);
-    missingNullTest(fn, hits);
+    missingNullTest(fn, file, hits);
     useAfterFree(fn, hits);
     danglingField(n, fn, hits);
     streamReads(fn, file, hits);
