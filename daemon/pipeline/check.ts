@@ -8,6 +8,7 @@ import { guideAndRepair } from '../repair/stage.js';
 import { getBlobMemory, getCache } from '../services/cache.js';
 import { applySuppressions, filterDisabledRules, mergeFindings } from '../suppressions.js';
 import { filterBaseline, loadBaseline } from '../baseline.js';
+import { demoteNonProduct } from '../non-product.js';
 import { runAnalyzers } from './analyze.js';
 import { reviewClient, reviewStagedChange } from '../review/stage.js';
 import { excludeRules } from '../../shared/ignore-rules.js';
@@ -71,7 +72,7 @@ async function filterFindings(findings: Finding[], params: CheckParams, config: 
     if (config.scope === 'changed-files' || onChangedLines(f, added.get(f.file))) inScope.push(f);
     else preExisting++;
   }
-  inScope = mergeFindings(inScope);
+  inScope = demoteNonProduct(mergeFindings(inScope));
   inScope.sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || a.tool.localeCompare(b.tool));
 
   const notices = sup.notices.map((n) => `${n.file}:${n.line}: ${n.message}`);

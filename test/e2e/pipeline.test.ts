@@ -113,6 +113,27 @@ describe('edges of the change', () => {
     expect(out.notices.join('\n')).not.toMatch(/unsafe|not analyzed/);
   }, 60_000);
 
+  it('every tool\'s findings in test and example code are reported as notes that name the directory, and do not block', async () => {
+    const repo = new TestRepo(home, { init: false });
+    // bandit (MD5) and gcc (use after free) report these; neither knows what an examples/ directory is.
+    repo.write('examples/hashing.py', mixed(3)['svc/hashing.py']);
+    repo.write('tests/native/uaf.c', mixed(3)['native/uaf.c']);
+    repo.add('examples/hashing.py', 'tests/native/uaf.c');
+    const out = JSON.parse((await check(repo)).stdout) as { verdict: string; findings: Array<{ tool: string; file: string; severity: string; message: string; alsoReportedBy?: string[] }> };
+    const by = (tool: string, file: string) => out.findings.filter((f) => f.file === file && (f.tool === tool || f.alsoReportedBy?.includes(tool)));
+    expect(by('bandit', 'examples/hashing.py').length).toBeGreaterThan(0);
+    expect(by('gcc', 'tests/native/uaf.c').length).toBeGreaterThan(0);
+    for (const f of out.findings) {
+      expect(f.severity).toBe('note');
+      expect(f.message).toMatch(/^\[in test\/example code: (examples|tests)\/; would be (error|warning|note) elsewhere\]/);
+    }
+    expect(out.verdict).toBe('pass');
+    // The same content outside those directories blocks.
+    repo.write('svc/hashing.py', mixed(3)['svc/hashing.py']);
+    repo.add('svc/hashing.py');
+    expect((JSON.parse((await check(repo)).stdout) as { verdict: string }).verdict).toBe('block');
+  }, 60_000);
+
   it('a staged file above maxFileBytes is not analyzed and counts under failMode', async () => {
     const repo = new TestRepo(home, { init: false });
     repo.write('.reflexgenrc.json', JSON.stringify({ failMode: 'closed', maxFileBytes: 100_000 }));
