@@ -9,9 +9,10 @@ import { ToolTimeoutError, type Analyzer, type AnalyzeContext, type AnalyzerRun 
  * CWE is the classification (no hand list of "security" CWEs, which dropped real hits such as
  * mktemp, sizeof on a pointer, printf argument counts and resource leaks). Severity is where the
  * gate stays a gate and not a linter: code-quality CWEs (398 and friends), style, portability,
- * performance and inconclusive messages are notes and never block; leaks and checks of the
- * "redundant condition or null dereference" kind are warnings at most; cppcheck's errors are
- * errors. Messages with no CWE are not security findings and are dropped.
+ * performance and inconclusive messages are notes and never block; so are checks of the "either the
+ * condition is redundant or there is a null dereference" kind, since cppcheck cannot say which of
+ * the two it saw (on cJSON all 15 were redundant conditions); leaks are warnings at most; cppcheck's
+ * errors are errors. Messages with no CWE are not security findings and are dropped.
  */
 
 /** Code-quality weaknesses: shown, never blocking. */
@@ -35,9 +36,9 @@ interface XmlLocation {
 
 export function cppcheckSeverity(e: { id: string; severity: string; cwe?: string | number; inconclusive?: string }): Severity {
   const cwe = Number(e.cwe);
-  if (QUALITY_CWES.has(cwe) || e.inconclusive === 'true') return 'note';
+  if (QUALITY_CWES.has(cwe) || e.inconclusive === 'true' || /redundant/i.test(e.id)) return 'note';
   if (e.severity !== 'error' && e.severity !== 'warning') return 'note'; // style, performance, portability, information
-  if (LEAK_CWES.has(cwe) || /redundant/i.test(e.id)) return 'warning';
+  if (LEAK_CWES.has(cwe)) return 'warning';
   return e.severity === 'error' ? 'error' : 'warning';
 }
 

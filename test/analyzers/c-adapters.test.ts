@@ -157,7 +157,8 @@ int f(const char *path) {
         '10:pointerSize:CWE-467:warning',
         '11:wrongPrintfScanfArgNum:CWE-685:error',
         expect.stringMatching(/^1[24]:resourceLeak:CWE-775:warning$/),
-        expect.stringMatching(/:nullPointerRedundantCheck:CWE-476:warning$/),
+        // Redundant condition or null dereference: cppcheck cannot tell which, so it never blocks.
+        expect.stringMatching(/:nullPointerRedundantCheck:CWE-476:note$/),
       ]),
     );
   });
