@@ -637,6 +637,56 @@ function stringWrites(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
   });
 }
 
+/**
+ * A write at an offset into a buffer sized as if it started at the beginning: `recv(s, buf + pos,
+ * sizeof buf - 1, 0)`, `memcpy(&out[n], src, sizeof out)`. Once the offset is past zero the call can
+ * write that many bytes past the end; the size must subtract the offset (`sizeof buf - pos - 1`).
+ */
+function offsetWrites(fn: FnInfo, hits: RuleHit[]): void {
+  const names = (n: Node | null): Set<string> => {
+    const out = new Set<string>();
+    if (n) walk(n, (x) => (x.type === 'identifier' && out.add(x.text), x.type !== 'sizeof_expression'));
+    return out;
+  };
+  /** `X + off` or `&X[off]`: the buffer and the offset. */
+  const split = (n: Node | null): [string, Node] | null => {
+    const u = unwrap(n);
+    if (u?.type === 'binary_expression' && operator(u) === '+') {
+      const l = unwrap(field(u, 'left'));
+      const r = field(u, 'right');
+      if (l?.type === 'identifier' && r && names(r).size > 0) return [l.text, r];
+    }
+    if (u?.type === 'pointer_expression' && u.text.startsWith('&')) {
+      const sub = unwrap(field(u, 'argument'));
+      const arr = unwrap(sub ? field(sub, 'argument') : null);
+      const idx = sub ? field(sub, 'index') : null;
+      if (sub?.type === 'subscript_expression' && arr?.type === 'identifier' && idx && names(idx).size > 0) return [arr.text, idx];
+    }
+    return null;
+  };
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const spec = C.sizeArgs.get(callName(call));
+    if (!spec || spec[0] < 0 || callName(call) === 'memcmp' || callName(call) === 'strncmp') return true;
+    const args = argList(call);
+    const dest = split(args[spec[0]] ?? null);
+    const size = args[spec[1]];
+    if (!dest || !size) return true;
+    const [buf, off] = dest;
+    // The size is the whole buffer's: sizeof the buffer itself, minus constants at most.
+    let whole = false;
+    walk(size, (x) => {
+      if (x.type === 'sizeof_expression' && x.text.replace(/^sizeof\s*\(?\s*|\s*\)?$/g, '') === buf) whole = true;
+      return !whole;
+    });
+    if (!whole) return true;
+    const used = names(size);
+    if ([...names(off)].some((v) => used.has(v))) return true;
+    hits.push({ rule: 'c/out-of-bounds-write', startLine: line(call), endLine: endLine(call), detail: `writes at \`${buf}\` + \`${off.text.replace(/\s+/g, ' ')}\` but sizes the write as the whole of \`${buf}\`` });
+    return true;
+  });
+}
+
 // ------------------------------------------------------------------ CWE-476
 function isTest(id: Node, stmtBoundary: Node): boolean {
   for (const { child, parent } of climb(id, stmtBoundary)) {
@@ -1501,6 +1551,7 @@ export function checkC(root: Node): RuleHit[] {
     integerOverflow(fn, file, hits);
     subscripts(fn, file, hits);
     stringWrites(fn, file, hits);
+    offsetWrites(fn, hits);
     missingNullTest(fn, file, hits);
     useAfterFree(fn, hits);
     danglingField(n, fn, hits);
