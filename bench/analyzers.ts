@@ -8,6 +8,10 @@ import { packageRoot } from '../shared/paths.js';
 import { languageOf } from '../shared/languages.js';
 import { allAnalyzers, probe } from '../daemon/analyzers/registry.js';
 import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/types.js';
+import { demoteNonProduct } from '../daemon/non-product.js';
+import { atLeast } from '../daemon/pipeline/scope.js';
+import { mergeFindings } from '../daemon/suppressions.js';
+import { CORPUS } from './detection.js';
 
 /*
  * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
@@ -17,6 +21,11 @@ import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/type
  *       findings of all tools merged ("pair" = vulnerable flagged and fixed not), and
  *   (b) the 96 complete scenario programs (2 insecure + 2 secure per scenario), where only
  *       findings on the completion's lines count (the prompt's lines are shared by both kinds);
+ *   (c) false alarms: blocking findings per 1,000 lines on the fixed corpus of well-kept public
+ *       projects (bench/detection.ts, CORPUS; --corpus <dir>, default /tmp/corpus), with every
+ *       analyzer the default configuration runs, each file analyzed in place (so include paths and
+ *       build context work as in the project), per tool, per rule and merged the way a check merges
+ *       them (the same finding from two tools counts once; test and example code is demoted to notes);
  * plus seconds per file. A finding counts for a CWE when one of its CWEs is in that CWE's family
  * (ANALYZERS.md §4). This is a measurement, not a test: it never fails on bad numbers.
  *
@@ -24,7 +33,8 @@ import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/type
  *
  * Options: --out <file.json> (default bench-results/analyzers.json), --max-pairs <n> per CWE,
  *          --only <id,id> to run a subset of analyzers, --lang py|c for one language's pairs,
- *          --pairs-only to skip the scenario programs, --data <sven dir>.
+ *          --pairs-only to skip the scenario programs and the corpus, --corpus <dir>,
+ *          --corpus-only for the false alarms alone, --data <sven dir>.
  */
 
 
@@ -60,13 +70,17 @@ interface Args {
   only?: Set<string>;
   /** Limit the pairs to one language (`py` or `c`). */
   lang?: 'py' | 'c';
-  /** Skip the scenario programs. */
+  /** Skip the scenario programs and the corpus. */
   pairsOnly: boolean;
+  /** The false-alarm corpus: one directory per project, `<owner>+<name>`. */
+  corpus: string;
+  /** Only the corpus section. */
+  corpusOnly: boolean;
   data: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, pairsOnly: false, data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven') };
+  const a: Args = { out: 'bench-results/analyzers.json', maxPairs: Infinity, pairsOnly: false, corpus: '/tmp/corpus', corpusOnly: false, data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--out' && v) (a.out = v), i++;
@@ -75,6 +89,8 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--data' && v) (a.data = v), i++;
     else if (argv[i] === '--lang' && (v === 'py' || v === 'c')) (a.lang = v), i++;
     else if (argv[i] === '--pairs-only') a.pairsOnly = true;
+    else if (argv[i] === '--corpus' && v) (a.corpus = v), i++;
+    else if (argv[i] === '--corpus-only') a.corpusOnly = true;
   }
   return a;
 }
@@ -268,6 +284,101 @@ async function loadScenarios(data: string): Promise<ScenarioFile[]> {
   return [...seen.values()].sort((a, b) => a.path.localeCompare(b.path));
 }
 
+interface CorpusTool {
+  tool: string;
+  analyzed: number;
+  notAnalyzed: number;
+  blocking: number;
+  notes: number;
+  byRule: Record<string, number>;
+}
+
+interface CorpusReport {
+  tools: string[];
+  files: number;
+  lines: number;
+  blocking: number;
+  notes: number;
+  perTool: CorpusTool[];
+  projects: Array<{ repo: string; lines: number; blocking: number }>;
+  samples: string[];
+}
+
+const CORPUS_MAX_FILE_BYTES = 1_000_000;
+
+async function projectFiles(dir: string, rel = ''): Promise<SourceFile[]> {
+  const out: SourceFile[] = [];
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    if (e.name === '.git' || e.name === 'node_modules') continue;
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await projectFiles(dir, path)));
+    else if (e.isFile()) {
+      const language = languageOf(e.name);
+      if (!language) continue;
+      const content = await readFile(join(dir, path), 'utf8');
+      if (Buffer.byteLength(content) <= CORPUS_MAX_FILE_BYTES) out.push({ path, absPath: join(dir, path), language, content });
+    }
+  }
+  return out;
+}
+
+/**
+ * What the gate would block on code nobody here wrote: every analyzer the default configuration
+ * enables, over each corpus project's files in place, merged and demoted the way a check does.
+ */
+async function corpusFalseAlarms(corpusDir: string): Promise<CorpusReport | null> {
+  const dirs = CORPUS.map((c) => ({ repo: c.repo, dir: join(corpusDir, c.repo.replace('/', '+')) }));
+  if (dirs.some((d) => !existsSync(d.dir))) return null;
+  const config = parseConfig({});
+  const tools: Analyzer[] = [];
+  for (const a of allAnalyzers()) if (config.analyzers[a.id] !== false && a.defaultEnabled && (await probe(a)).available) tools.push(a);
+  const report: CorpusReport = { tools: tools.map((a) => a.id), files: 0, lines: 0, blocking: 0, notes: 0, perTool: [], projects: [], samples: [] };
+  const perTool = new Map(tools.map((a) => [a.id, { tool: a.id, analyzed: 0, notAnalyzed: 0, blocking: 0, notes: 0, byRule: {} } as CorpusTool]));
+  for (const d of dirs) {
+    const files = await projectFiles(d.dir);
+    const lines = files.reduce((n, f) => n + f.content.split('\n').length, 0);
+    report.files += files.length;
+    report.lines += lines;
+    const all: Finding[] = [];
+    for (const a of tools) {
+      const mine = files.filter((f) => a.languages.includes(f.language));
+      const t = perTool.get(a.id)!;
+      for (let i = 0; i < mine.length; i += BATCH) {
+        const batch = mine.slice(i, i + BATCH);
+        process.stderr.write(`corpus: ${a.id} on ${d.repo} ${i + batch.length}/${mine.length}\n`);
+        let run: AnalyzerRun;
+        try {
+          run = await a.analyze({ root: d.dir, repoRoot: d.dir, files: batch, config, timeoutMs: 300_000 });
+        } catch (err) {
+          t.notAnalyzed += batch.length;
+          process.stderr.write(`corpus: ${a.id} failed on a batch of ${d.repo}: ${(err as Error).message.split('\n')[0]}\n`);
+          continue;
+        }
+        t.notAnalyzed += run.notAnalyzed.length;
+        t.analyzed += batch.length - run.notAnalyzed.length;
+        for (const f of demoteNonProduct(run.findings)) {
+          if (atLeast(f.severity, config.minSeverity)) {
+            t.blocking++;
+            t.byRule[f.ruleId] = (t.byRule[f.ruleId] ?? 0) + 1;
+          } else t.notes++;
+        }
+        all.push(...run.findings);
+      }
+    }
+    let blocking = 0;
+    for (const f of demoteNonProduct(mergeFindings(all))) {
+      if (atLeast(f.severity, config.minSeverity)) {
+        blocking++;
+        if (report.samples.length < 30) report.samples.push(`${d.repo}/${f.file}:${f.startLine} ${f.tool}:${f.ruleId} ${f.severity}`);
+      } else report.notes++;
+    }
+    report.blocking += blocking;
+    report.projects.push({ repo: d.repo, lines, blocking });
+  }
+  report.perTool = [...perTool.values()];
+  return report;
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const args = parseArgs(argv);
   // Every analyzer on, whatever its default: this measures them all.
@@ -284,7 +395,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 
   // (a) pairs
-  const pairs = (await loadPairs(args.data, args.maxPairs)).filter((p) => !args.lang || p.lang === args.lang);
+  const pairs = args.corpusOnly ? [] : (await loadPairs(args.data, args.maxPairs)).filter((p) => !args.lang || p.lang === args.lang);
   const vulnPath = (p: SvenPair) => `pairs/${p.id}/vuln.${p.ext}`;
   const fixedPath = (p: SvenPair) => `pairs/${p.id}/fixed.${p.ext}`;
   const pairJobs: Job[] = pairs.flatMap((p) => [
@@ -341,7 +452,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 
   // (b) scenarios: one file per call, so seconds per file are real per-file latencies.
-  const scen = args.pairsOnly ? [] : await loadScenarios(args.data);
+  const scen = args.pairsOnly || args.corpusOnly ? [] : await loadScenarios(args.data);
   const cells: ScenarioCell[] = [];
   const scenSeconds: Record<string, number> = {};
   for (const { a } of tools) {
@@ -368,6 +479,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       cells.push(cell);
     }
   }
+
+  // (c) false alarms on the corpus, with the default configuration, files analyzed in place.
+  const corpus = args.pairsOnly ? null : await corpusFalseAlarms(args.corpus);
 
   // ---- report ----
   const md: string[] = [];
@@ -404,6 +518,21 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const sum = (k: 'vul' | 'vulFlagged' | 'sec' | 'secFlagged') => cs.reduce((n, c) => n + c[k], 0);
     md.push(`| ${t} | ${sum('vulFlagged')}/${sum('vul')} | ${sum('secFlagged')}/${sum('sec')} | ${(scenSeconds[t] ?? 0).toFixed(3)} |`);
   }
+  if (corpus) {
+    md.push('', `## False alarms on public projects (default configuration: ${corpus.tools.join(', ')})`, '');
+    md.push(`Blocking = warning or error after a check's own merging and test/example demotion. ${corpus.lines} lines in ${corpus.files} files.`, '');
+    md.push('| tool | files analyzed | not analyzed | blocking | per 1,000 lines | notes | top blocking rules |', '|---|---|---|---|---|---|---|');
+    for (const t of corpus.perTool) {
+      const top = Object.entries(t.byRule).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} (${v})`).join(', ') || '—';
+      md.push(`| ${t.tool} | ${t.analyzed} | ${t.notAnalyzed} | ${t.blocking} | ${((1000 * t.blocking) / corpus.lines).toFixed(2)} | ${t.notes} | ${top} |`);
+    }
+    md.push('', '| project | lines | blocking (merged) |', '|---|---|---|');
+    for (const p of corpus.projects) md.push(`| ${p.repo} | ${p.lines} | ${p.blocking} |`);
+    md.push('', `**Merged: ${corpus.blocking} blocking in ${corpus.lines} lines = ${((1000 * corpus.blocking) / corpus.lines).toFixed(2)} per 1,000 lines** (${corpus.notes} notes).`);
+    if (corpus.samples.length) md.push('', 'First blocking findings:', '', ...corpus.samples.map((x) => `    ${x}`));
+  } else if (!args.pairsOnly) {
+    md.push('', `## False alarms: corpus not found under ${args.corpus} (see CORPUS in bench/detection.ts for the projects and commits)`);
+  }
   process.stdout.write(md.join('\n') + '\n');
 
   const out = resolve(args.out);
@@ -418,6 +547,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         pairs: pairRows,
         scenarios: cells,
         scenarioSecondsPerFile: scenSeconds,
+        corpus,
       },
       null,
       2,
