@@ -338,7 +338,7 @@ export const JS = {
   sanitizers: new Map<string, readonly SinkKind[] | 'all'>([
     ['escape', ['xss']], ['escapeHtml', ['xss']], ['escapeHTML', ['xss']], ['he.encode', ['xss']], ['he.escape', ['xss']],
     ['validator.escape', ['xss']], ['DOMPurify.sanitize', ['xss']], ['sanitizeHtml', ['xss']], ['xss', ['xss']],
-    ['_.escape', ['xss']], ['lodash.escape', ['xss']], ['encodeURIComponent', ['xss', 'cmd', 'path']],
+    ['_.escape', ['xss']], ['lodash.escape', ['xss']], ['encodeURIComponent', ['xss', 'cmd', 'path', 'url']],
     ['path.basename', ['path']], ['shellEscape', ['cmd']], ['shellescape', ['cmd']], ['shellQuote.quote', ['cmd']],
     ['parseInt', 'all'], ['parseFloat', 'all'], ['Number', 'all'], ['Boolean', 'all'], ['Math.floor', 'all'],
     ['Math.round', 'all'], ['Math.abs', 'all'],
@@ -368,4 +368,58 @@ export const JS = {
   fsReceivers: new Set(['fs', 'fsp', 'fs.promises', 'promises', 'fse', 'fsExtra', 'fsPromises']),
   responseReceivers: new Set(['res', 'response', 'resp', 'reply']),
   htmlProps: new Set(['innerHTML', 'outerHTML']),
+
+  /** Validators and escapers that make a value safe for one kind of sink (checked after `sanitizers`). */
+  kindSanitizers: new Map<string, readonly SinkKind[]>([
+    ['mongo-sanitize', ['sql']], ['mongoSanitize', ['sql']], ['sanitize', ['sql']], ['mongoSanitize.sanitize', ['sql']],
+    ['express-mongo-sanitize.sanitize', ['sql']], ['mysql.escape', ['sql']], ['sqlstring.escape', ['sql']],
+    ['SqlString.escape', ['sql']], ['pg-format', ['sql']], ['format.literal', ['sql']], ['escapeLiteral', ['sql']],
+    ['escapeIdentifier', ['sql']], ['escapeId', ['sql']], ['connection.escape', ['sql']], ['db.escape', ['sql']],
+    ['pool.escape', ['sql']], ['sequelize.escape', ['sql']], ['validator.escape', ['xss']], ['validator.isURL', ['url']],
+  ]),
+  /** SQL drivers and query builders: methods that take a SQL string first. */
+  sqlMethods: new Set(['query', 'execute', 'raw', 'whereRaw', 'orderByRaw', 'havingRaw', 'joinRaw', 'groupByRaw', 'fromRaw', '$queryRawUnsafe', '$executeRawUnsafe', 'unsafe']),
+  /** sqlite3/better-sqlite3 methods: generic names, so they count only with SQL text in the statement. */
+  sqlMaybeMethods: new Set(['run', 'all', 'get', 'each', 'exec', 'prepare', 'map', 'one', 'many', 'any', 'none', 'oneOrNone', 'manyOrNone']),
+  sqlText: /^\s*(select|insert|update|delete|replace|create|drop|alter|with|pragma)\b|\b(select\b[\s\S]*\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in\b))/i,
+  /** MongoDB drivers and ODMs: a file that uses one has query objects. */
+  nosqlModules: new Set(['mongodb', 'mongoose', 'monk', 'mongojs', 'mquery', 'mongoist', 'nedb', '@seald-io/nedb', 'camo']),
+  nosqlMethods: new Set([
+    'find', 'findOne', 'findOneAndUpdate', 'findOneAndDelete', 'findOneAndRemove', 'findOneAndReplace', 'findById', 'findByIdAndUpdate',
+    'updateOne', 'updateMany', 'update', 'deleteOne', 'deleteMany', 'remove', 'count', 'countDocuments', 'distinct', 'where',
+    'aggregate', 'replaceOne', 'exists',
+  ]),
+  /** HTTP clients: the URL is the first argument, or the `url` of an options object. */
+  ssrfCallees: new Set([
+    'fetch', 'node-fetch', 'axios', 'axios.get', 'axios.post', 'axios.put', 'axios.patch', 'axios.delete', 'axios.head',
+    'axios.request', 'axios.options', 'got', 'got.get', 'got.post', 'got.put', 'got.delete', 'got.stream', 'request',
+    'request.get', 'request.post', 'request.put', 'request.del', 'request.head', 'request-promise', 'request-promise.get',
+    'needle', 'needle.get', 'needle.post', 'needle.put', 'needle.request', 'superagent', 'superagent.get', 'superagent.post',
+    'http.get', 'http.request', 'https.get', 'https.request', 'undici.request', 'undici.fetch', 'bent', 'phin', 'ky', 'ky.get',
+    'ky.post', 'wget', 'wreck.get', '@hapi/wreck.get', 'node-fetch.default',
+  ]),
+  /** Template engines: functions that compile or render their first argument as template source. */
+  templateCompilers: new Set([
+    'ejs.render', 'ejs.compile', 'swig.render', 'swig.compile', 'handlebars.compile', 'handlebars.precompile',
+    'Handlebars.compile', 'pug.compile', 'pug.render', 'jade.compile', 'jade.render', 'nunjucks.renderString',
+    'nunjucks.compile', 'lodash.template', '_.template', 'underscore.template', 'dot.template', 'doT.template',
+    'dustjs-linkedin.compile', 'mustache.render', 'Mustache.render', 'hogan.js.compile', 'eta.render', 'eta.compile',
+    'squirrelly.render', 'vm2.run', 'template7.compile', 'marko.load',
+  ]),
+  /** Loggers: receivers and methods that write a log line. */
+  logReceivers: /^(console|logger|log|winston|bunyan|pino|this\.logger|this\.log|app\.log|req\.log|fastify\.log|debugLog|\w*[lL]ogger)$/,
+  logMethods: new Set(['log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'verbose', 'silly', 'notice']),
+  /** A cookie that carries a session or credential. */
+  sessionCookie: /(sess|sid$|^sid|token|auth|jwt|login|remember|credential|identity|csrf|xsrf|user_?id|account)/i,
+  sessionMiddleware: new Set(['express-session', 'cookie-session', 'client-sessions', 'koa-session', 'express-session.default']),
+  jwtModules: new Set(['jsonwebtoken', 'jwt-simple', 'jws', 'jose', 'jwt-decode']),
+  /** Deserializers that revive functions (IIFE payloads run on load). */
+  deserSinks: new Set([
+    'node-serialize.unserialize', 'serialize-to-js.deserialize', 'funcster.deepDeserialize', 'cryo.parse',
+    'serialize-javascript.deserialize',
+  ]),
+  xmlParsers: new Set([
+    'libxmljs.parseXml', 'libxmljs.parseXmlString', 'libxmljs2.parseXml', 'libxmljs2.parseXmlString', 'libxmljs.parseXmlAsync',
+    'libxmljs2.parseXmlAsync', 'libxmljs.SaxParser', 'xmllint.validateXML',
+  ]),
 };
