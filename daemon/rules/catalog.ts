@@ -166,6 +166,62 @@ const rules: RuleMeta[] = [
     message:
       'A credential is hard-coded in source. Read it from the environment or a secret store (os.environ["DB_PASSWORD"]) and rotate the committed value.',
   },
+  {
+    id: 'py/ldap-injection',
+    cwe: ['CWE-90'],
+    severity: 'error',
+    checks: 'request data in the filter of python-ldap search/search_s/search_ext(_s) or ldap3 Connection.search',
+    message: 'Request data is put into an LDAP filter: "*)(uid=*" in it changes what the search matches. Escape each value with ldap.filter.escape_filter_chars() (ldap3: ldap3.utils.conv.escape_filter_chars) or build the filter with ldap.filter.filter_format().',
+  },
+  {
+    id: 'py/xpath-injection',
+    cwe: ['CWE-643'],
+    severity: 'error',
+    checks: 'request data in the expression of lxml xpath()/XPath()/XPathEvaluator, or formatted into an ElementTree find/findall path',
+    message: 'Request data is put into an XPath expression, so a quote in it rewrites the query. Pass it as an XPath variable instead: tree.xpath("//user[@name = $name]", name=name).',
+  },
+  {
+    id: 'py/log-injection',
+    cwe: ['CWE-117'],
+    severity: 'note',
+    checks: 'request data passed to logging/logger calls (message or %-arguments) without %r/!r or removing line breaks',
+    message: 'Request data is written into a log line as it came: a line break in it forges further log entries. Log it with %r / {!r} or remove \\r and \\n first (value.replace("\\n", "").replace("\\r", "")).',
+  },
+  {
+    id: 'py/weak-hash',
+    cwe: ['CWE-327', 'CWE-328', 'CWE-916'],
+    severity: 'warning',
+    checks: 'hashlib.md5/sha1 (or hashlib.new("md5"/"sha1"), PyCrypto MD5/SHA1) of a password, secret, token or API key, or kept under such a name; usedforsecurity=False is exempt',
+    message: 'A credential is hashed with MD5/SHA-1, which is fast and broken: leaked hashes are cracked in minutes. Hash passwords with a slow salted function (hashlib.scrypt, argon2-cffi, bcrypt, werkzeug generate_password_hash) and tokens with SHA-256 or HMAC.',
+  },
+  {
+    id: 'py/weak-cipher',
+    cwe: ['CWE-327'],
+    severity: 'warning',
+    checks: 'DES/3DES/RC2/RC4/Blowfish/CAST/XOR ciphers (PyCrypto/PyCryptodome, cryptography algorithms.*, pyDes) and ECB mode (MODE_ECB, modes.ECB)',
+    message: 'This cipher or mode is broken: DES/RC4/Blowfish keys and blocks are too small, and ECB shows patterns of the plaintext. Use AES-GCM or ChaCha20-Poly1305 (cryptography AESGCM / Fernet).',
+  },
+  {
+    id: 'py/insecure-randomness',
+    cwe: ['CWE-330', 'CWE-338'],
+    severity: 'warning',
+    checks: 'random.random/randint/choice/choices/sample/getrandbits... whose value is kept as, passed as or returned from something named like a token, password, secret, nonce, salt, OTP or key',
+    message: 'The random module is predictable (its state can be recovered from its output), so a secret made with it can be guessed. Use the secrets module: secrets.token_urlsafe(32), secrets.choice(alphabet), secrets.randbelow(n).',
+  },
+  {
+    id: 'py/nosql-injection',
+    cwe: ['CWE-943'],
+    severity: 'error',
+    checks: 'pymongo/motor/mongoengine queries with request data in $where, a query object taken whole from a JSON request, or a field value from a JSON request (which may be an object like {"$ne": null})',
+    message: 'Request data shapes a MongoDB query: an object value such as {"$ne": null} matches every document, and $where runs JavaScript. Check that each value is a str (isinstance(v, str)), build the query from those values, and never put request data into $where.',
+  },
+  {
+    id: 'py/trust-boundary',
+    cwe: ['CWE-501'],
+    severity: 'note',
+    checks: 'request data stored into session[...] directly',
+    message: 'Request data is stored in the session, where later code trusts it as the server\'s own state. Validate it (type, range, allow-list) before storing, or keep it out of the session.',
+  },
   // C / C++
   {
     id: 'c/missing-null-test',

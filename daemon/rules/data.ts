@@ -229,6 +229,36 @@ export const PY = {
   jinjaCtors: new Set(['jinja2.Environment', 'Environment', 'jinja2.Template', 'jinja2.environment.Environment', 'jinja2.sandbox.SandboxedEnvironment']),
 };
 
+/** Python sinks of the query languages, logging, crypto and session rules (checked in python.ts `moreSinks`). */
+export const PY_MORE = {
+  /** python-ldap: the filter is the third argument (`filterstr`). */
+  ldapSearch: new Set(['search', 'search_s', 'search_st', 'search_ext', 'search_ext_s']),
+  ldapModules: new Set(['ldap', 'ldap3', 'django_auth_ldap', 'flask_ldap3_login']),
+  /** XPath evaluation: the expression is the first argument; variables passed as keywords are safe. */
+  xpathCalls: new Set(['lxml.etree.XPath', 'etree.XPath', 'lxml.etree.ETXPath', 'lxml.etree.XPathEvaluator', '*.xpath', '*.evaluate']),
+  /** ElementTree path queries: an XPath subset, injection when the path is formatted from request data. */
+  elementPathCalls: new Set(['find', 'findall', 'findtext', 'iterfind']),
+  xmlModules: new Set(['lxml', 'xml', 'defusedxml', 'elementpath']),
+  mongoModules: new Set(['pymongo', 'mongoengine', 'motor', 'flask_pymongo', 'mongomock', 'bson', 'mongoalchemy']),
+  mongoMethods: new Set([
+    'find', 'find_one', 'find_one_and_update', 'find_one_and_delete', 'find_one_and_replace', 'update_one', 'update_many',
+    'delete_one', 'delete_many', 'count_documents', 'count', 'distinct', 'aggregate', 'replace_one', 'remove', 'update',
+  ]),
+  /** Request data that can be a dict or list (JSON), not only a string. */
+  jsonSource: /\brequest\.(json|get_json\s*\()|\bjson\.loads\s*\(/,
+  logLevels: new Set(['debug', 'info', 'warning', 'warn', 'error', 'exception', 'critical', 'fatal', 'log']),
+  logReceiver: /^(logging|log|logger|_log|_logger|LOG|LOGGER|self\.log|self\.logger|app\.logger|current_app\.logger|\w+_logger|\w+_log)$/,
+  /** A value named like a secret: what randomness or a hash is for. */
+  secretName: /(token|passw|passwd|pwd|secret|nonce|salt|otp|api_?key|session_?id|sess_?key|csrf|xsrf|reset_?(code|key)|verif\w*_?code|activation|invite_?code|auth_?code|one_?time|pin_?code|captcha|confirm\w*_?code|key_?material|private_?key|signing_?key|credential)/i,
+  /** Values fed to a hash that make it a password or credential hash. */
+  passwordName: /(passw|passwd|pwd|secret|token|api_?key|credential|pin_?code)/i,
+  weakHashes: new Set(['hashlib.md5', 'hashlib.sha1', 'Crypto.Hash.MD5.new', 'Crypto.Hash.SHA.new', 'Crypto.Hash.SHA1.new', 'Cryptodome.Hash.MD5.new', 'Cryptodome.Hash.SHA1.new', 'hashlib.new']),
+  weakCiphers: /^(Crypto|Cryptodome)\.Cipher\.(DES|DES3|ARC2|ARC4|Blowfish|CAST|XOR)\.new$|(^|\.)algorithms\.(ARC4|TripleDES|Blowfish|IDEA|CAST5|SEED)$|(^|\.)modes\.ECB$|^pyDes\.(des|triple_des)$/,
+  /** `random` functions: predictable (Mersenne Twister), fine for simulations, not for secrets. */
+  randomFns: new Set(['random.random', 'random.randint', 'random.randrange', 'random.choice', 'random.choices', 'random.sample', 'random.getrandbits', 'random.uniform', 'random.shuffle', 'random.randbytes', 'numpy.random.randint', 'numpy.random.choice', 'numpy.random.bytes']),
+  sessionObjects: /^(session|flask\.session|request\.session|self\.request\.session|req\.session)$/,
+};
+
 // ---------------------------------------------------------------- Credentials (shared by languages)
 /** Name ends in a credential word: `db_password`, `apiKey`, `SECRET_KEY`; not `password_field`. */
 export const CREDENTIAL_NAME =
