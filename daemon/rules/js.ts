@@ -2,7 +2,7 @@ import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, quali
 import type { RuleHit } from './catalog.js';
 import { JS } from './data.js';
 import {
-  type SinkKind, type TV, built, join, joinAll, normalized, reaches, sanitize, strongSource,
+  type SinkKind, type TV, built, join, joinAll, normalized, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
 
 const FUNCTIONS = new Set([
@@ -99,7 +99,7 @@ export function checkJs(root: Node): RuleHit[] {
     hits.push({ rule, startLine: line(n), endLine: endLine(n), ...(severity ? { severity } : {}), ...(detail ? { detail } : {}) });
   };
   const modules = new Set([...alias.values()].map((m) => m.split('.')[0]));
-  const usesMongo = [...modules].some((m) => JS.nosqlModules.has(m));
+  const usesMongo = [...modules].some((m) => JS.nosqlModules.has(m)) || [...alias.values()].some((m) => /mongo/i.test(m));
   const jwtModule = [...modules].some((m) => JS.jwtModules.has(m));
   const source = root.text;
   const verifiesJwt = /\.verify\s*\(|\bjwtVerify\s*\(|\bverify\s*\(\s*\w*[tT]oken/.test(source);
@@ -323,9 +323,12 @@ export function checkJs(root: Node): RuleHit[] {
     if (depth > 4) return null;
     const t = ev(q, env);
     if (q.type !== 'object') return has(raw, t) && !t!.clean.has('sql') ? 'the whole query object comes from the request' : null;
+    // Sequelize/TypeORM options ({ where: {...} }): their operators are symbols, which JSON cannot carry.
+    if (depth === 0 && pairs(q).has('where')) return null;
     for (const [k, v] of pairs(q)) {
       const vt = ev(v, env);
-      if ((k === '$where' || k === '$function' || k === '$accumulator') && reaches(vt, 'sql')) return `request data in ${k} runs as JavaScript on the server`;
+      // $where is checked where it is written (visit), whatever call it reaches.
+      if (k.startsWith('$') && /^\$(where|function|accumulator)$/.test(k)) continue;
       if (v.type === 'object' || v.type === 'array') {
         const inner = v.type === 'object' ? nosqlProblem(v, env, depth + 1) : null;
         if (inner) return inner;
@@ -346,9 +349,11 @@ export function checkJs(root: Node): RuleHit[] {
       const t = at(0);
       const dbLike = /(db|conn|pool|client|sequelize|knex|mysql|pg|sql|database|prisma|trx|tx|sqlite|query)/i.test(dotted(recv));
       if (reaches(t, 'sql') && (has(sqlBuilt, t) || (JS.sqlMethods.has(seg) && dbLike && (t!.built || args[0].type === 'member_expression')))) hit('js/sql-injection', call);
+      // A helper's parameters formatted into SQL: the caller decides what they hold.
+      else if (reaches(t, 'sql', 'weak') && has(sqlBuilt, t)) hit('js/sql-injection', call, 'warning', "SQL built by string formatting from the function's parameters");
     }
     // CWE-943: MongoDB query objects.
-    if (fn.type === 'member_expression' && args[0] && (usesMongo || /collection\s*\(|mongo/i.test(dotted(recv)))) {
+    if (fn.type === 'member_expression' && args[0] && (usesMongo || /collection|mongo/i.test(dotted(recv)))) {
       if (JS.nosqlMethods.has(seg)) {
         const why = nosqlProblem(args[0], env);
         if (why) hit('js/nosql-injection', call, undefined, why);
@@ -431,7 +436,7 @@ export function checkJs(root: Node): RuleHit[] {
       const algs = opts.get('algorithms') ?? opts.get('algorithm');
       if ((seg === 'verify' || seg === 'sign') && algs && /['"`]none['"`]/i.test(algs.text)) hit('js/jwt-no-verify', call, undefined, 'the "none" algorithm accepts unsigned tokens');
       else if (qn.startsWith('jwt-simple.') && seg === 'decode' && isTrue(args[2])) hit('js/jwt-no-verify', call, undefined, 'decode(token, key, true) skips verification');
-      else if ((qn === 'jsonwebtoken.decode' || qn === 'jose.decodeJwt') && !verifiesJwt) hit('js/jwt-no-verify', call, 'warning', 'decode() reads the token without checking its signature, and this file never verifies one');
+      else if ((qn === 'jsonwebtoken.decode' || qn === 'jose.decodeJwt') && !verifiesJwt && reaches(at(0), 'code')) hit('js/jwt-no-verify', call, 'warning', 'decode() reads a token from the request without checking its signature, and this file never verifies one');
     }
     // CWE-502: deserializers that revive functions.
     if (JS.deserSinks.has(qn) && args[0] && args[0].type !== 'string') {
@@ -509,6 +514,15 @@ export function checkJs(root: Node): RuleHit[] {
         }
       }
       return out;
+    }
+    if (c.type === 'call_expression' && !truth) {
+      // `!name.includes('/')`, `!name.includes('..')`: the name cannot leave its directory.
+      const fn = field(c, 'function');
+      const a0 = argNodes(c)[0] ?? null;
+      if (fn?.type === 'member_expression' && field(fn, 'property')?.text === 'includes' && a0?.type === 'string' && /^(\/|\.\.|\.\.\/|\\\\)$/.test(a0.text.slice(1, -1))) {
+        const v = subject(field(fn, 'object'));
+        if (v) out.set(v, ['path']);
+      }
     }
     if (c.type === 'call_expression' && truth) {
       const fn = field(c, 'function');
@@ -602,7 +616,20 @@ export function checkJs(root: Node): RuleHit[] {
     if (FUNCTIONS.has(n.type)) {
       const inner = new Map(env);
       const params = field(n, 'parameters') ?? field(n, 'parameter');
-      if (params) for (const p of params.type === 'identifier' ? [params] : kids(params)) bindPattern(field(p, 'pattern') ?? p, null, inner);
+      // A caller's data: only rules that accept weak evidence (a query built around it) look at it.
+      const list = params ? (params.type === 'identifier' ? [params] : kids(params)) : [];
+      for (const p of list) bindPattern(field(p, 'pattern') ?? p, weakSource(), inner);
+      // `({ query, body }, res) => ...`: a handler that destructures the request in its parameter list.
+      const first = list[0] ? field(list[0], 'pattern') ?? list[0] : null;
+      const second = list[1] ? field(list[1], 'pattern') ?? list[1] : null;
+      if (first?.type === 'object_pattern' && second?.type === 'identifier' && JS.responseReceivers.has(second.text)) {
+        for (const k of kids(first)) {
+          const name = k.type === 'shorthand_property_identifier_pattern' ? k.text : k.type === 'pair_pattern' ? field(k, 'key')?.text ?? '' : '';
+          if (!JS.requestProps.has(name)) continue;
+          const t = strongSource();
+          bindPattern(k, RAW_PROPS.has(name) ? mark(raw, t) : t, inner);
+        }
+      }
       const body = field(n, 'body');
       if (body) visit(body, inner);
       return;
@@ -632,6 +659,17 @@ export function checkJs(root: Node): RuleHit[] {
           }
           visit(left, env);
         } else bindPattern(left, value, env);
+        return;
+      }
+      case 'pair': {
+        // CWE-943: MongoDB runs the JavaScript of a $where/$function; nothing else uses these keys.
+        const key = field(n, 'key')?.text.replace(/^['"`]|['"`]$/g, '') ?? '';
+        if (/^\$(where|function|accumulator)$/.test(key)) {
+          const r = reaches(ev(field(n, 'value'), env), 'sql', 'weak');
+          if (r === 'strong') hit('js/nosql-injection', n, undefined, `request data in ${key} runs as JavaScript on the server`);
+          else if (r) hit('js/nosql-injection', n, 'warning', `${key} is built from the function's parameters and runs as JavaScript on the server`);
+        }
+        for (const k of kids(n)) visit(k, env);
         return;
       }
       case 'call_expression':
