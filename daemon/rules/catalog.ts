@@ -403,7 +403,7 @@ const rules: RuleMeta[] = [
     id: 'js/jwt-no-verify',
     cwe: ['CWE-347'],
     severity: 'error',
-    checks: 'jsonwebtoken verify/sign with the "none" algorithm, jwt-simple decode(token, key, true), and jwt.decode in a file that never verifies a token (warning)',
+    checks: 'jsonwebtoken verify/sign with the "none" algorithm, jwt-simple decode(token, key, true); warnings: jwt.decode of a request token in a file that never verifies one, express-jwt/koa-jwt without an algorithms list, verify with a public key and no algorithms list',
     message: 'The token is accepted without a verified signature, so anyone can forge it. Use jwt.verify(token, key, { algorithms: ["HS256"] }) (your algorithm, never "none") before trusting its claims.',
   },
   {

@@ -249,7 +249,7 @@ export const PY_MORE = {
   logLevels: new Set(['debug', 'info', 'warning', 'warn', 'error', 'exception', 'critical', 'fatal', 'log']),
   logReceiver: /^(logging|log|logger|_log|_logger|LOG|LOGGER|self\.log|self\.logger|app\.logger|current_app\.logger|\w+_logger|\w+_log)$/,
   /** A value named like a secret: what randomness or a hash is for. */
-  secretName: /(token|passw|passwd|pwd|secret|nonce|salt|otp|api_?key|session_?id|sess_?key|csrf|xsrf|reset_?(code|key)|verif\w*_?code|activation|invite_?code|auth_?code|one_?time|pin_?code|captcha|confirm\w*_?code|key_?material|private_?key|signing_?key|credential)/i,
+  secretName: /((^|_)key$|token|passw|passwd|pwd|secret|nonce|salt|otp|api_?key|session_?id|sess_?key|csrf|xsrf|reset_?(code|key)|verif\w*_?code|activation|invite_?code|auth_?code|one_?time|pin_?code|captcha|confirm\w*_?code|key_?material|private_?key|signing_?key|credential)/i,
   /** Values fed to a hash that make it a password or credential hash. */
   passwordName: /(passw|passwd|pwd|secret|token|api_?key|credential|pin_?code)/i,
   weakHashes: new Set(['hashlib.md5', 'hashlib.sha1', 'Crypto.Hash.MD5.new', 'Crypto.Hash.SHA.new', 'Crypto.Hash.SHA1.new', 'Cryptodome.Hash.MD5.new', 'Cryptodome.Hash.SHA1.new', 'hashlib.new']),
@@ -442,7 +442,7 @@ export const JS = {
   /** A cookie that carries a session or credential. */
   sessionCookie: /(sess|sid$|^sid|token|auth|jwt|login|remember|credential|identity|csrf|xsrf|user_?id|account)/i,
   sessionMiddleware: new Set(['express-session', 'cookie-session', 'client-sessions', 'koa-session', 'express-session.default']),
-  jwtModules: new Set(['jsonwebtoken', 'jwt-simple', 'jws', 'jose', 'jwt-decode']),
+  jwtModules: new Set(['jsonwebtoken', 'jwt-simple', 'jws', 'jose', 'jwt-decode', 'express-jwt', 'koa-jwt']),
   /** Deserializers that revive functions (IIFE payloads run on load). */
   deserSinks: new Set([
     'node-serialize.unserialize', 'serialize-to-js.deserialize', 'funcster.deepDeserialize', 'cryo.parse',

@@ -431,11 +431,19 @@ export function checkJs(root: Node): RuleHit[] {
       else if (!c.get('secure') || isFalse(c.get('secure'))) hit('js/insecure-cookie', call, 'note', 'the session cookie is also sent over plain HTTP (no cookie.secure: true)');
     }
     // CWE-347: tokens accepted without a verified signature.
+    if ((qn === 'express-jwt' || qn === 'express-jwt.expressjwt' || qn === 'koa-jwt') && args[0]?.type !== 'identifier') {
+      let o: Node | undefined = args[0];
+      while (o && WRAPPERS.has(o.type)) o = kids(o)[0];
+      if (o?.type === 'object' && !pairs(o).has('algorithms') && !kids(o).some((k) => k.type === 'spread_element')) {
+        hit('js/jwt-no-verify', call, 'warning', 'no algorithms list: the token chooses how it is checked ("none", or HS256 keyed with a public key)');
+      }
+    }
     if (jwtModule && (qn.startsWith('jsonwebtoken.') || qn.startsWith('jwt-simple.') || qn.startsWith('jose.'))) {
       const opts = pairs(args.find((a, i) => i > 0 && a.type === 'object'));
       const algs = opts.get('algorithms') ?? opts.get('algorithm');
       if ((seg === 'verify' || seg === 'sign') && algs && /['"`]none['"`]/i.test(algs.text)) hit('js/jwt-no-verify', call, undefined, 'the "none" algorithm accepts unsigned tokens');
       else if (qn.startsWith('jwt-simple.') && seg === 'decode' && isTrue(args[2])) hit('js/jwt-no-verify', call, undefined, 'decode(token, key, true) skips verification');
+      else if (qn === 'jsonwebtoken.verify' && !algs && args[1] && /pub|cert|pem/i.test(args[1].text)) hit('js/jwt-no-verify', call, 'warning', 'verifying with a public key and no algorithms list lets a token signed with HS256 and that public key as secret pass; pass { algorithms: ["RS256"] }');
       else if ((qn === 'jsonwebtoken.decode' || qn === 'jose.decodeJwt') && !verifiesJwt && reaches(at(0), 'code')) hit('js/jwt-no-verify', call, 'warning', 'decode() reads a token from the request without checking its signature, and this file never verifies one');
     }
     // CWE-502: deserializers that revive functions.
