@@ -405,7 +405,7 @@ export const JS = {
     ['express-mongo-sanitize.sanitize', ['sql']], ['mysql.escape', ['sql']], ['sqlstring.escape', ['sql']],
     ['SqlString.escape', ['sql']], ['pg-format', ['sql']], ['format.literal', ['sql']], ['escapeLiteral', ['sql']],
     ['escapeIdentifier', ['sql']], ['escapeId', ['sql']], ['connection.escape', ['sql']], ['db.escape', ['sql']],
-    ['pool.escape', ['sql']], ['sequelize.escape', ['sql']], ['validator.escape', ['xss']], ['validator.isURL', ['url']],
+    ['pool.escape', ['sql']], ['sequelize.escape', ['sql']], ['validator.escape', ['xss']],
   ]),
   /** SQL drivers and query builders: methods that take a SQL string first. */
   sqlMethods: new Set(['query', 'execute', 'raw', 'whereRaw', 'orderByRaw', 'havingRaw', 'joinRaw', 'groupByRaw', 'fromRaw', '$queryRawUnsafe', '$executeRawUnsafe', 'unsafe']),
