@@ -2,7 +2,7 @@ import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, quali
 import type { RuleHit } from './catalog.js';
 import { JS } from './data.js';
 import {
-  type SinkKind, type TV, built, join, joinAll, normalized, reaches, sanitize, strongSource, weakSource,
+  type SinkKind, type TV, built, join, joinAll, normalized, opaque, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
 
 const FUNCTIONS = new Set([
@@ -254,7 +254,10 @@ export function checkJs(root: Node): RuleHit[] {
         return out;
       }
     }
-    return null;
+    // A helper we know nothing about (`utils.trunc(id, 40)`): its result may carry its arguments' data,
+    // as a caller's data at most, so only the rules that take weak evidence look at it.
+    const a = args();
+    return a && (a.strong || a.weak) ? opaque(a) : null;
   };
 
   const checkCall = (call: Node, env: Map<string, TV>, isNew: boolean): void => {
@@ -626,7 +629,12 @@ export function checkJs(root: Node): RuleHit[] {
       const params = field(n, 'parameters') ?? field(n, 'parameter');
       // A caller's data: only rules that accept weak evidence (a query built around it) look at it.
       const list = params ? (params.type === 'identifier' ? [params] : kids(params)) : [];
-      for (const p of list) bindPattern(field(p, 'pattern') ?? p, weakSource(), inner);
+      for (const p of list) {
+        const pat = field(p, 'pattern') ?? p;
+        // The request and response objects themselves are the framework's: only their client fields are data.
+        const framework = pat.type === 'identifier' && (JS.requestNames.has(pat.text) || JS.responseReceivers.has(pat.text) || pat.text === 'next');
+        bindPattern(pat, framework ? null : weakSource(), inner);
+      }
       // `({ query, body }, res) => ...`: a handler that destructures the request in its parameter list.
       const first = list[0] ? field(list[0], 'pattern') ?? list[0] : null;
       const second = list[1] ? field(list[1], 'pattern') ?? list[1] : null;
