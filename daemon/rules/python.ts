@@ -1399,7 +1399,12 @@ function moreSinks(
     const reprFormatted = /%r|!r\}/.test(fmt) || /%r|!r\}/.test(pos[0]?.text ?? '');
     const stripped = (a: Node): boolean => /replace\(\s*['"]\\[rn]/.test(a.text);
     const args = seg === 'log' ? pos.slice(1) : pos;
-    if (!reprFormatted && args.some((a) => !stripped(a) && reaches(ev(a), 'cmd'))) hit('py/log-injection', call);
+    // Data of the invoking user (environment, argv) is marked path-clean: theirs to log; so is a secure_filename.
+    const fromClient = (a: Node): boolean => {
+      const t = ev(a);
+      return !!reaches(t, 'cmd') && !t!.clean.has('path');
+    };
+    if (!reprFormatted && args.some((a) => !stripped(a) && fromClient(a))) hit('py/log-injection', call);
   }
   // CWE-943: MongoDB queries from request data.
   if (isMethod && PY_MORE.mongoMethods.has(seg) && pos[0] && ([...mods].some((m) => PY_MORE.mongoModules.has(m)) || /mongo/i.test(recv))) {
