@@ -229,6 +229,36 @@ export const PY = {
   jinjaCtors: new Set(['jinja2.Environment', 'Environment', 'jinja2.Template', 'jinja2.environment.Environment', 'jinja2.sandbox.SandboxedEnvironment']),
 };
 
+/** Python sinks of the query languages, logging, crypto and session rules (checked in python.ts `moreSinks`). */
+export const PY_MORE = {
+  /** python-ldap: the filter is the third argument (`filterstr`). */
+  ldapSearch: new Set(['search', 'search_s', 'search_st', 'search_ext', 'search_ext_s']),
+  ldapModules: new Set(['ldap', 'ldap3', 'django_auth_ldap', 'flask_ldap3_login']),
+  /** XPath evaluation: the expression is the first argument; variables passed as keywords are safe. */
+  xpathCalls: new Set(['lxml.etree.XPath', 'etree.XPath', 'lxml.etree.ETXPath', 'lxml.etree.XPathEvaluator', '*.xpath', '*.evaluate']),
+  /** ElementTree path queries: an XPath subset, injection when the path is formatted from request data. */
+  elementPathCalls: new Set(['find', 'findall', 'findtext', 'iterfind']),
+  xmlModules: new Set(['lxml', 'xml', 'defusedxml', 'elementpath']),
+  mongoModules: new Set(['pymongo', 'mongoengine', 'motor', 'flask_pymongo', 'mongomock', 'bson', 'mongoalchemy']),
+  mongoMethods: new Set([
+    'find', 'find_one', 'find_one_and_update', 'find_one_and_delete', 'find_one_and_replace', 'update_one', 'update_many',
+    'delete_one', 'delete_many', 'count_documents', 'count', 'distinct', 'aggregate', 'replace_one', 'remove', 'update',
+  ]),
+  /** Request data that can be a dict or list (JSON), not only a string. */
+  jsonSource: /\brequest\.(json|get_json\s*\()|\bjson\.loads\s*\(/,
+  logLevels: new Set(['debug', 'info', 'warning', 'warn', 'error', 'exception', 'critical', 'fatal', 'log']),
+  logReceiver: /^(logging|log|logger|_log|_logger|LOG|LOGGER|self\.log|self\.logger|app\.logger|current_app\.logger|\w+_logger|\w+_log)$/,
+  /** A value named like a secret: what randomness or a hash is for. */
+  secretName: /((^|_)key$|token|passw|passwd|pwd|secret|nonce|salt|otp|api_?key|session_?id|sess_?key|csrf|xsrf|reset_?(code|key)|verif\w*_?code|activation|invite_?code|auth_?code|one_?time|pin_?code|captcha|confirm\w*_?code|key_?material|private_?key|signing_?key|credential)/i,
+  /** Values fed to a hash that make it a password or credential hash. */
+  passwordName: /(passw|passwd|pwd|secret|token|api_?key|credential|pin_?code)/i,
+  weakHashes: new Set(['hashlib.md5', 'hashlib.sha1', 'Crypto.Hash.MD5.new', 'Crypto.Hash.SHA.new', 'Crypto.Hash.SHA1.new', 'Cryptodome.Hash.MD5.new', 'Cryptodome.Hash.SHA1.new', 'hashlib.new']),
+  weakCiphers: /^(Crypto|Cryptodome)\.Cipher\.(DES|DES3|ARC2|ARC4|Blowfish|CAST|XOR)\.new$|(^|\.)algorithms\.(ARC4|TripleDES|Blowfish|IDEA|CAST5|SEED)$|(^|\.)modes\.ECB$|^pyDes\.(des|triple_des)$/,
+  /** `random` functions: predictable (Mersenne Twister), fine for simulations, not for secrets. */
+  randomFns: new Set(['random.random', 'random.randint', 'random.randrange', 'random.choice', 'random.choices', 'random.sample', 'random.getrandbits', 'random.uniform', 'random.shuffle', 'random.randbytes', 'numpy.random.randint', 'numpy.random.choice', 'numpy.random.bytes']),
+  sessionObjects: /^(session|flask\.session|request\.session|self\.request\.session|req\.session)$/,
+};
+
 // ---------------------------------------------------------------- Credentials (shared by languages)
 /** Name ends in a credential word: `db_password`, `apiKey`, `SECRET_KEY`; not `password_field`. */
 export const CREDENTIAL_NAME =
@@ -338,7 +368,7 @@ export const JS = {
   sanitizers: new Map<string, readonly SinkKind[] | 'all'>([
     ['escape', ['xss']], ['escapeHtml', ['xss']], ['escapeHTML', ['xss']], ['he.encode', ['xss']], ['he.escape', ['xss']],
     ['validator.escape', ['xss']], ['DOMPurify.sanitize', ['xss']], ['sanitizeHtml', ['xss']], ['xss', ['xss']],
-    ['_.escape', ['xss']], ['lodash.escape', ['xss']], ['encodeURIComponent', ['xss', 'cmd', 'path']],
+    ['_.escape', ['xss']], ['lodash.escape', ['xss']], ['encodeURIComponent', ['xss', 'cmd', 'path', 'url']],
     ['path.basename', ['path']], ['shellEscape', ['cmd']], ['shellescape', ['cmd']], ['shellQuote.quote', ['cmd']],
     ['parseInt', 'all'], ['parseFloat', 'all'], ['Number', 'all'], ['Boolean', 'all'], ['Math.floor', 'all'],
     ['Math.round', 'all'], ['Math.abs', 'all'],
@@ -368,4 +398,58 @@ export const JS = {
   fsReceivers: new Set(['fs', 'fsp', 'fs.promises', 'promises', 'fse', 'fsExtra', 'fsPromises']),
   responseReceivers: new Set(['res', 'response', 'resp', 'reply']),
   htmlProps: new Set(['innerHTML', 'outerHTML']),
+
+  /** Validators and escapers that make a value safe for one kind of sink (checked after `sanitizers`). */
+  kindSanitizers: new Map<string, readonly SinkKind[]>([
+    ['mongo-sanitize', ['sql']], ['mongoSanitize', ['sql']], ['sanitize', ['sql']], ['mongoSanitize.sanitize', ['sql']],
+    ['express-mongo-sanitize.sanitize', ['sql']], ['mysql.escape', ['sql']], ['sqlstring.escape', ['sql']],
+    ['SqlString.escape', ['sql']], ['pg-format', ['sql']], ['format.literal', ['sql']], ['escapeLiteral', ['sql']],
+    ['escapeIdentifier', ['sql']], ['escapeId', ['sql']], ['connection.escape', ['sql']], ['db.escape', ['sql']],
+    ['pool.escape', ['sql']], ['sequelize.escape', ['sql']], ['validator.escape', ['xss']],
+  ]),
+  /** SQL drivers and query builders: methods that take a SQL string first. */
+  sqlMethods: new Set(['query', 'execute', 'raw', 'whereRaw', 'orderByRaw', 'havingRaw', 'joinRaw', 'groupByRaw', 'fromRaw', '$queryRawUnsafe', '$executeRawUnsafe', 'unsafe']),
+  /** sqlite3/better-sqlite3 methods: generic names, so they count only with SQL text in the statement. */
+  sqlMaybeMethods: new Set(['run', 'all', 'get', 'each', 'exec', 'prepare', 'map', 'one', 'many', 'any', 'none', 'oneOrNone', 'manyOrNone']),
+  sqlText: /^\s*(select|insert|update|delete|replace|create|drop|alter|with|pragma)\b|\b(select\b[\s\S]*\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s+\w+\s*(=|like|in\b))/i,
+  /** MongoDB drivers and ODMs: a file that uses one has query objects. */
+  nosqlModules: new Set(['mongodb', 'mongoose', 'monk', 'mongojs', 'mquery', 'mongoist', 'nedb', '@seald-io/nedb', 'camo']),
+  nosqlMethods: new Set([
+    'find', 'findOne', 'findOneAndUpdate', 'findOneAndDelete', 'findOneAndRemove', 'findOneAndReplace', 'findById', 'findByIdAndUpdate',
+    'updateOne', 'updateMany', 'update', 'deleteOne', 'deleteMany', 'remove', 'count', 'countDocuments', 'distinct', 'where',
+    'aggregate', 'replaceOne', 'exists',
+  ]),
+  /** HTTP clients: the URL is the first argument, or the `url` of an options object. */
+  ssrfCallees: new Set([
+    'fetch', 'node-fetch', 'axios', 'axios.get', 'axios.post', 'axios.put', 'axios.patch', 'axios.delete', 'axios.head',
+    'axios.request', 'axios.options', 'got', 'got.get', 'got.post', 'got.put', 'got.delete', 'got.stream', 'request',
+    'request.get', 'request.post', 'request.put', 'request.del', 'request.head', 'request-promise', 'request-promise.get',
+    'needle', 'needle.get', 'needle.post', 'needle.put', 'needle.request', 'superagent', 'superagent.get', 'superagent.post',
+    'http.get', 'http.request', 'https.get', 'https.request', 'undici.request', 'undici.fetch', 'bent', 'phin', 'ky', 'ky.get',
+    'ky.post', 'wget', 'wreck.get', '@hapi/wreck.get', 'node-fetch.default',
+  ]),
+  /** Template engines: functions that compile or render their first argument as template source. */
+  templateCompilers: new Set([
+    'ejs.render', 'ejs.compile', 'swig.render', 'swig.compile', 'handlebars.compile', 'handlebars.precompile',
+    'Handlebars.compile', 'pug.compile', 'pug.render', 'jade.compile', 'jade.render', 'nunjucks.renderString',
+    'nunjucks.compile', 'lodash.template', '_.template', 'underscore.template', 'dot.template', 'doT.template',
+    'dustjs-linkedin.compile', 'mustache.render', 'Mustache.render', 'hogan.js.compile', 'eta.render', 'eta.compile',
+    'squirrelly.render', 'vm2.run', 'template7.compile', 'marko.load',
+  ]),
+  /** Loggers: receivers and methods that write a log line. */
+  logReceivers: /^(console|logger|log|winston|bunyan|pino|this\.logger|this\.log|app\.log|req\.log|fastify\.log|debugLog|\w*[lL]ogger)$/,
+  logMethods: new Set(['log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'verbose', 'silly', 'notice']),
+  /** A cookie that carries a session or credential. */
+  sessionCookie: /(sess|sid$|^sid|token|auth|jwt|login|remember|credential|identity|csrf|xsrf|user_?id|account)/i,
+  sessionMiddleware: new Set(['express-session', 'cookie-session', 'client-sessions', 'koa-session', 'express-session.default']),
+  jwtModules: new Set(['jsonwebtoken', 'jwt-simple', 'jws', 'jose', 'jwt-decode', 'express-jwt', 'koa-jwt']),
+  /** Deserializers that revive functions (IIFE payloads run on load). */
+  deserSinks: new Set([
+    'node-serialize.unserialize', 'serialize-to-js.deserialize', 'funcster.deepDeserialize', 'cryo.parse',
+    'serialize-javascript.deserialize',
+  ]),
+  xmlParsers: new Set([
+    'libxmljs.parseXml', 'libxmljs.parseXmlString', 'libxmljs2.parseXml', 'libxmljs2.parseXmlString', 'libxmljs.parseXmlAsync',
+    'libxmljs2.parseXmlAsync', 'libxmljs.SaxParser', 'xmllint.validateXML',
+  ]),
 };

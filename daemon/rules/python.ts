@@ -1,6 +1,6 @@
 import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, qualifier } from './ast.js';
 import type { RuleHit } from './catalog.js';
-import { CREDENTIAL_NAME, PLACEHOLDER, PY } from './data.js';
+import { CREDENTIAL_NAME, PLACEHOLDER, PY, PY_MORE } from './data.js';
 import {
   type SinkKind, type TV, built, dynSource, join, joinAll, normalized, opaque, pathJoin, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
@@ -579,6 +579,7 @@ export function checkPython(root: Node): RuleHit[] {
       } else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list'].includes(target.type)) {
         for (const k of kids(target)) bind(k, value, null);
       } else if (target.type === 'subscript' || target.type === 'attribute') {
+        if (target.type === 'subscript' && value?.strong && PY_MORE.sessionObjects.test(dotted(field(target, 'value')))) trustBoundary(target, value, hit);
         if (target.type === 'attribute' && value?.strong && !value.clean.has('xss') && savedObjects.has(baseName(target) ?? '')) {
           hit('py/unescaped-html', target, 'note', 'request data is stored in a model field unescaped; every page that shows it must escape it');
         }
@@ -799,6 +800,7 @@ export function checkPython(root: Node): RuleHit[] {
         const viaSplat = splat.some((s) => splatSetsAutoescape(s));
         if (!viaSplat && (!ae || ae.text === 'False' || ae.text === 'None' || ae.text === '0')) hit('py/jinja2-autoescape-false', call);
       }
+      moreSinks(call, fn, qn, pos, kw, alias, ev, hit);
     };
 
     /** `Environment(**opts)` where opts is a dict literal (or a name bound to one) with an autoescape key. */
@@ -1239,6 +1241,7 @@ export function checkPython(root: Node): RuleHit[] {
   for (const u of units) analyze(u, 'emit');
 
   credentials(root, hits);
+  cryptoAndRandomness(root, qualify, hits);
   return hits;
 }
 
@@ -1313,6 +1316,174 @@ function credentials(root: Node, hits: RuleHit[]): void {
       case 'pair':
         check(field(n, 'key'), field(n, 'value'), n);
         break;
+    }
+    return true;
+  });
+}
+
+type Hit = (rule: string, n: Node, severity?: RuleHit['severity'], detail?: string) => void;
+
+/** Top-level packages a file imports (`import ldap.filter`, `from pymongo import MongoClient`), by its root node. */
+const importedModules = new WeakMap<Node, Set<string>>();
+function modulesOf(at: Node, alias: ReadonlyMap<string, string>): Set<string> {
+  let root = at;
+  while (root.parent) root = root.parent;
+  let m = importedModules.get(root);
+  if (!m) {
+    const found = new Set([...alias.values()].map((v) => v.split('.')[0]));
+    walk(root, (n) => {
+      if (n.type === 'import_statement' || n.type === 'import_from_statement') {
+        for (const d of kids(n)) if (d.type === 'dotted_name' || d.type === 'aliased_import') found.add(d.text.split(/[.\s]/)[0]);
+        return false;
+      }
+      return true;
+    });
+    m = found;
+    importedModules.set(root, m);
+  }
+  return m;
+}
+
+function dictKeys(d: Node): Map<string, Node> {
+  const out = new Map<string, Node>();
+  for (const p of kids(d)) {
+    if (p.type !== 'pair') continue;
+    const k = field(p, 'key');
+    const v = field(p, 'value');
+    const ks = k ? stringValue(k) : null;
+    if (ks !== null && v) out.set(ks, v);
+  }
+  return out;
+}
+
+/** The right-hand side last assigned to `name` before `at`, in the enclosing function or module. */
+function lastAssigned(name: string, at: Node): Node | null {
+  let scope: Node | null = at.parent;
+  while (scope && scope.type !== 'function_definition' && scope.type !== 'module') scope = scope.parent;
+  if (!scope) return null;
+  let found: Node | null = null;
+  walk(scope, (n) => {
+    if (n !== scope && (n.type === 'function_definition' || n.type === 'class_definition')) return false;
+    if (n.startIndex >= at.startIndex) return false;
+    if (n.type === 'assignment' && field(n, 'left')?.text === name) found = field(n, 'right');
+    return true;
+  });
+  return found;
+}
+
+/** CWE-90, 643, 117, 943: query languages and log lines that request data reaches. */
+function moreSinks(
+  call: Node, fn: Node, qn: string, pos: Node[], kw: ReadonlyMap<string, Node>, alias: ReadonlyMap<string, string>,
+  ev: (n: Node | null) => TV, hit: Hit,
+): void {
+  const seg = lastSegment(qn);
+  const mods = modulesOf(call, alias);
+  const isMethod = fn.type === 'attribute';
+  const recv = isMethod ? dotted(field(fn, 'object')) : '';
+  // CWE-90: LDAP filters. python-ldap takes (base, scope, filterstr), ldap3 (search_base, search_filter).
+  if (isMethod && PY_MORE.ldapSearch.has(seg) && [...mods].some((m) => PY_MORE.ldapModules.has(m))) {
+    const ldap3 = mods.has('ldap3') && !mods.has('ldap');
+    const filter = ldap3 ? kw.get('search_filter') ?? pos[1] : kw.get('filterstr') ?? pos[2];
+    if (filter && reaches(ev(filter), 'sql')) hit('py/ldap-injection', call);
+  }
+  // CWE-643: XPath expressions.
+  const xpath = PY_MORE.xpathCalls.has(qn) || (isMethod && PY_MORE.xpathCalls.has(`*.${seg}`) && (seg === 'xpath' || /xpath|evaluator/i.test(recv)));
+  const elementPath = isMethod && PY_MORE.elementPathCalls.has(seg) && [...mods].some((m) => PY_MORE.xmlModules.has(m));
+  if ((xpath || elementPath) && pos[0]) {
+    const t = ev(pos[0]);
+    if (reaches(t, 'sql') && (xpath || t!.built)) hit('py/xpath-injection', call);
+  }
+  // CWE-117: request data in a log line (a note: logs are read by people and tools, rarely a direct risk).
+  if (isMethod && PY_MORE.logLevels.has(seg) && PY_MORE.logReceiver.test(recv)) {
+    const fmt = pos[0] ? stringValue(pos[0]) ?? '' : '';
+    const reprFormatted = /%r|!r\}/.test(fmt) || /%r|!r\}/.test(pos[0]?.text ?? '');
+    const stripped = (a: Node): boolean => /replace\(\s*['"]\\[rn]/.test(a.text);
+    const args = seg === 'log' ? pos.slice(1) : pos;
+    // Data of the invoking user (environment, argv) is marked path-clean: theirs to log; so is a secure_filename.
+    const fromClient = (a: Node): boolean => {
+      const t = ev(a);
+      return !!reaches(t, 'cmd') && !t!.clean.has('path');
+    };
+    if (!reprFormatted && args.some((a) => !stripped(a) && fromClient(a))) hit('py/log-injection', call);
+  }
+  // CWE-943: MongoDB queries from request data.
+  if (isMethod && PY_MORE.mongoMethods.has(seg) && pos[0] && ([...mods].some((m) => PY_MORE.mongoModules.has(m)) || /mongo/i.test(recv))) {
+    let q: Node | null = pos[0];
+    if (q.type === 'identifier') q = lastAssigned(q.text, call) ?? q;
+    if (q.type === 'dictionary') {
+      const keys = dictKeys(q);
+      const where = keys.get('$where') ?? keys.get('$function');
+      if (where && reaches(ev(where), 'sql')) hit('py/nosql-injection', call, undefined, 'request data in $where runs as JavaScript on the server');
+      else {
+        // A value converted (str(...), int(...)) is no object any more.
+        const converted = (v: Node): boolean => v.type === 'call' && /^(str|int|float|bool|escape|\w*(sanitize|clean|valid)\w*)$/i.test(lastSegment(dotted(field(v, 'function'))));
+        const bad = [...keys].find(([, v]) => !converted(v) && PY_MORE.jsonSource.test(v.text) && reaches(ev(v), 'sql'));
+        if (bad) hit('py/nosql-injection', call, undefined, `"${bad[0]}" takes a value from a JSON request, which may be an object such as {"$ne": null}`);
+      }
+    } else if (PY_MORE.jsonSource.test(q.text) && reaches(ev(pos[0]), 'sql')) {
+      hit('py/nosql-injection', call, undefined, 'the whole query object comes from the request');
+    }
+  }
+}
+
+/** CWE-501: request data stored in the session as if it were the server's own. */
+function trustBoundary(target: Node, value: TV, hit: Hit): void {
+  if (value && value.strong && !value.indirect) hit('py/trust-boundary', target, 'note');
+}
+
+/** CWE-327/328/330: weak hashes of credentials, weak ciphers and ECB, and `random` producing secrets. */
+function cryptoAndRandomness(root: Node, qualify: (n: Node | null) => string, hits: RuleHit[]): void {
+  const add = (rule: string, n: Node, detail?: string): void => {
+    hits.push({ rule, startLine: line(n), endLine: endLine(n), ...(detail ? { detail } : {}) });
+  };
+  /** The name a value is given: assignment target, keyword, dict key, or the function it is returned from. */
+  const purpose = (n: Node): string => {
+    for (let p = n.parent; p; p = p.parent) {
+      switch (p.type) {
+        case 'assignment':
+        case 'augmented_assignment': {
+          const l = field(p, 'left');
+          return l ? (l.type === 'attribute' ? field(l, 'attribute')?.text ?? '' : l.type === 'subscript' ? stringValue(field(l, 'subscript') ?? l) ?? l.text : l.text) : '';
+        }
+        case 'keyword_argument':
+          return field(p, 'name')?.text ?? '';
+        case 'pair': {
+          const k = field(p, 'key');
+          return k ? stringValue(k) ?? k.text : '';
+        }
+        case 'return_statement': {
+          let f = p.parent;
+          while (f && f.type !== 'function_definition') f = f.parent;
+          return f ? field(f, 'name')?.text ?? '' : '';
+        }
+        case 'expression_statement':
+        case 'block':
+        case 'function_definition':
+        case 'class_definition':
+          return '';
+      }
+    }
+    return '';
+  };
+  walk(root, (n) => {
+    if (n.type !== 'call') return true;
+    const fn = field(n, 'function');
+    const qn = qualify(fn);
+    const { pos, kw } = argsOf(n);
+    // Weak hashes: only where what is hashed, or what the digest is kept as, is a credential.
+    if (PY_MORE.weakHashes.has(qn) && kw.get('usedforsecurity')?.text !== 'False') {
+      const algo = qn === 'hashlib.new' ? stringValue(pos[0] ?? n)?.toLowerCase() ?? '' : '';
+      const weak = qn !== 'hashlib.new' || algo === 'md5' || algo === 'sha1' || algo === 'md4';
+      const data = qn === 'hashlib.new' ? pos[1] : pos[0];
+      const chain = n.parent?.type === 'attribute' ? n.parent.parent ?? n : n;
+      if (weak && ((data && PY_MORE.passwordName.test(data.text)) || PY_MORE.passwordName.test(purpose(chain)))) add('py/weak-hash', n);
+    }
+    // Broken ciphers and ECB mode.
+    if (PY_MORE.weakCiphers.test(qn) || [...pos, ...kw.values()].some((a) => /(^|\.)MODE_ECB$/.test(a.text))) add('py/weak-cipher', n);
+    // `random` for a secret: key on what the value is named or returned as.
+    if (PY_MORE.randomFns.has(qn) && !/SystemRandom/.test(dotted(fn))) {
+      // Inside a comprehension or join the value belongs to the enclosing expression's name.
+      if (PY_MORE.secretName.test(purpose(n))) add('py/insecure-randomness', n);
     }
     return true;
   });
