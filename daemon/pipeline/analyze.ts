@@ -71,12 +71,14 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       config: opts.config,
       timeoutMs: analyzerTimeout(opts.config, a.id),
       signal: opts.signal,
+      peers: files,
     });
   };
   if (!cache || a.granularity !== 'file') return { ...(await run(files)), cached: 0 };
 
+  const deps = a.dependencies ? await a.dependencies(files) : undefined;
   const keyOf = (f: SourceFile) =>
-    cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content) });
+    cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content), deps: deps?.get(f.path) });
   const findings: Finding[] = [];
   const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
   let pending: string | undefined;

@@ -1,10 +1,12 @@
 import type { Finding, Language } from '../../shared/findings.js';
-import { copyTree } from './ast.js';
+import { createHash } from 'node:crypto';
+import { copyTree, type Node } from './ast.js';
 import { RULES, type RuleHit } from './catalog.js';
 import { checkC } from './c.js';
 import { checkJs } from './js.js';
 import { initParsers, parse } from './parser.js';
-import { checkPython } from './python.js';
+import { importBindings, importSpecs, resolveSpec, type ImportSpec } from './py-imports.js';
+import { checkPython, pythonModule, type PyModule, type PyProject } from './python.js';
 
 export const BUILTIN_TOOL = 'builtin';
 
@@ -13,15 +15,18 @@ export function initBuiltinRules(): Promise<void> {
   return initParsers();
 }
 
-/** Runs every built-in rule for `language` over one file. Synchronous once initialised. */
-export function runBuiltinRules(path: string, language: Language, content: string): Finding[] {
+function parseTree(path: string, language: Language, content: string): Node {
   const tree = parse(language, path, content);
-  let root;
   try {
-    root = copyTree(tree, content);
+    return copyTree(tree, content);
   } finally {
     tree.delete();
   }
+}
+
+/** Runs every built-in rule for `language` over one file, alone. Synchronous once initialised. */
+export function runBuiltinRules(path: string, language: Language, content: string): Finding[] {
+  const root = parseTree(path, language, content);
   let hits: RuleHit[];
   {
     switch (language) {
@@ -86,4 +91,115 @@ function toFindings(path: string, hits: RuleHit[]): Finding[] {
     });
   }
   return out;
+}
+
+/** One file of a check, as the rules see it. */
+export interface RuleSource {
+  path: string;
+  language: Language;
+  content: string;
+}
+
+/**
+ * Bounds on the work one check may spend following calls into other staged modules (each probe is
+ * one function analysed again with one parameter as request data). Past it, calls into other
+ * modules are treated as unknown library calls, as they are for a file checked alone.
+ */
+const MAX_PROBES = 5000;
+
+/**
+ * The rules over the files of one check, with taint followed across the staged Python files that
+ * import each other: a call into another staged module uses that function's return summary, and
+ * request data passed to it is reported at the call where it reaches a sink there. Modules are
+ * parsed on first use; nothing outside `files` is read.
+ */
+export class BuiltinRuleSet {
+  private readonly python = new Map<string, RuleSource>();
+  private readonly modules = new Map<string, PyModule | null>();
+  private probes = 0;
+  private readonly project: PyProject;
+
+  constructor(files: readonly RuleSource[]) {
+    for (const f of files) if (f.language === 'python') this.python.set(f.path, f);
+    const staged = new Set(this.python.keys());
+    this.project = {
+      module: (path) => {
+        if (this.modules.has(path)) return this.modules.get(path) ?? undefined;
+        const f = this.python.get(path);
+        if (!f) return undefined;
+        let m: PyModule | null = null;
+        try {
+          const root = parseTree(f.path, f.language, f.content);
+          m = pythonModule(root, { path, bindings: importBindings(staged, path, root), project: this.project });
+        } catch {
+          // A module that does not parse is only not followed; the check of that file itself reports the failure.
+          m = null;
+        }
+        this.modules.set(path, m);
+        return m ?? undefined;
+      },
+      spend: () => ++this.probes <= MAX_PROBES,
+    };
+  }
+
+  /** The findings of one file of the set. Throws where the file cannot be parsed. */
+  run(path: string, language: Language, content: string): Finding[] {
+    const mine = this.python.get(path);
+    if (language !== 'python' || !mine || mine.content !== content) return runBuiltinRules(path, language, content);
+    // Parsed here (not through the project) so a parse failure reaches the caller; the module is then shared.
+    const root = parseTree(path, language, content);
+    let m = this.modules.get(path);
+    if (!m) {
+      m = pythonModule(root, { path, bindings: importBindings(new Set(this.python.keys()), path, root), project: this.project });
+      this.modules.set(path, m);
+    }
+    return toFindings(path, m.emit());
+  }
+}
+
+const specMemo = new Map<string, ImportSpec[]>();
+const MAX_SPEC_MEMO = 4000;
+
+/** The import statements of a Python file, remembered by content (a check asks again for every cached file). */
+function specsOf(f: RuleSource): ImportSpec[] {
+  const key = createHash('sha1').update(f.content).digest('hex');
+  let v = specMemo.get(key);
+  if (v) return v;
+  try {
+    v = importSpecs(parseTree(f.path, f.language, f.content));
+  } catch {
+    v = [];
+  }
+  if (specMemo.size >= MAX_SPEC_MEMO) specMemo.delete(specMemo.keys().next().value!);
+  specMemo.set(key, v);
+  return v;
+}
+
+/**
+ * For each Python file of a check, the other staged files its findings can depend on: the staged
+ * modules its imports name, and theirs in turn (a cycle ends where it started). A per-file result
+ * is only as fresh as these files, so a cache must key on them too.
+ */
+export function builtinDependencies(files: readonly RuleSource[]): Map<string, string[]> {
+  const py = files.filter((f) => f.language === 'python');
+  const staged = new Set(py.map((f) => f.path));
+  const direct = new Map<string, Set<string>>();
+  for (const f of py) {
+    const out = new Set<string>();
+    for (const s of specsOf(f)) for (const p of resolveSpec(staged, f.path, s)) if (p !== f.path) out.add(p);
+    direct.set(f.path, out);
+  }
+  const res = new Map<string, string[]>();
+  for (const f of py) {
+    const seen = new Set<string>();
+    const todo = [...(direct.get(f.path) ?? [])];
+    while (todo.length) {
+      const p = todo.pop()!;
+      if (seen.has(p) || p === f.path) continue;
+      seen.add(p);
+      todo.push(...(direct.get(p) ?? []));
+    }
+    if (seen.size) res.set(f.path, [...seen].sort());
+  }
+  return res;
 }
