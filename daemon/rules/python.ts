@@ -657,6 +657,9 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
         if (sum.ret.weak) {
           // The callee passes its arguments on, made safe for what it sanitized on the way.
           const a = sanitize(evalArgs(n), [...sum.ret.clean]);
+          // What came back through a call the callee cannot see into (a file read from the path it was
+          // given, a decoder) is derived from the arguments, not the arguments themselves.
+          if (a && sum.ret.indirect) return opaque(a);
           return a ? { ...a, built: a.built || sum.ret.built, html: a.html || sum.ret.html } : sum.ret.dyn ? dynSource() : null;
         }
         return { ...sum.ret, weak: false };
