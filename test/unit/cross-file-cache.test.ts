@@ -60,3 +60,16 @@ describe('cross-file results and the cache', () => {
     expect(await check(cache, [file('app.py', ROUTE('q'))])).toEqual({ errors: [], cached: 0 });
   });
 });
+
+describe('repair verification', () => {
+  it('judges a candidate with the staged modules it imports, so an unchanged flow is not taken as fixed', async () => {
+    const { makeVerifier } = await import('../../daemon/repair/verify.js');
+    const app = file('app.py', ROUTE('q'));
+    const db = file('db.py', DB_VULN);
+    const verify = makeVerifier({ file: app, config, cache: new ResultCache(undefined), peers: [app, db] });
+    const still = await verify(ROUTE('q'));
+    expect(still.findings.filter((f) => f.tool === 'builtin' && f.severity === 'error').map((f) => `${f.file}:${f.startLine} ${f.ruleId}`)).toEqual(['app.py:7 py/sql-injection']);
+    const fixed = await verify(ROUTE('int(q)'));
+    expect(fixed.findings.filter((f) => f.tool === 'builtin' && f.severity === 'error')).toEqual([]);
+  });
+});
