@@ -125,6 +125,31 @@ describe('helper sink in another file', () => {
     expect(added({ 'app.py': ROUTE('from docs import read_doc', 'read_doc(q)'), 'docs.py': pathSafe }, 'py/path-injection')).toEqual([]);
   });
 
+  it('covers the other sink kinds: code, deserialization, SSRF, and HTML built by a helper', () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['py/code-injection', 'def calc(expr):\n    return eval(expr)\n', 'def calc(expr):\n    import ast\n    return ast.literal_eval(expr)\n', 'calc'],
+      ['py/unsafe-deserialization', 'import pickle\n\n\ndef calc(blob):\n    return pickle.loads(blob)\n', 'import json\n\n\ndef calc(blob):\n    return json.loads(blob)\n', 'calc'],
+      ['py/ssrf', 'import requests\n\n\ndef calc(url):\n    return requests.get(url).text\n', 'import requests\n\n\ndef calc(url):\n    return requests.get("https://api.example.com/items", params={"q": url}).text\n', 'calc'],
+    ];
+    for (const [rule, vuln, safe, fn] of cases) {
+      expect(added({ 'app.py': ROUTE(`from helper import ${fn}`, `${fn}(q)`), 'helper.py': vuln }, rule), rule).toEqual(['app.py:9:error']);
+      expect(added({ 'app.py': ROUTE(`from helper import ${fn}`, `${fn}(q)`), 'helper.py': safe }, rule), rule).toEqual([]);
+    }
+    const page = (imp: string) => `from flask import Flask, request
+${imp}
+
+app = Flask(__name__)
+
+@app.route("/hi")
+def hi():
+    return greet(request.args["name"])
+`;
+    const html = 'def greet(name):\n    return "<b>Hello %s</b>" % name\n';
+    const escaped = 'import html\n\n\ndef greet(name):\n    return "<b>Hello %s</b>" % html.escape(name)\n';
+    expect(added({ 'app.py': page('from views import greet'), 'views.py': html }, 'py/reflected-xss')).toEqual(['app.py:8:error']);
+    expect(added({ 'app.py': page('from views import greet'), 'views.py': escaped }, 'py/reflected-xss')).toEqual([]);
+  });
+
   it('a route sanitizing for one sink kind still reaches a helper sink of another kind', () => {
     const cmd = 'import os\n\n\ndef archive(name):\n    os.system("tar czf /tmp/out.tgz " + name)\n';
     const quoted = ROUTE('import shlex\nfrom tools import archive', 'archive(s)', '    s = shlex.quote(q)\n');
