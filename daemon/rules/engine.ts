@@ -106,6 +106,8 @@ export interface RuleSource {
  * modules are treated as unknown library calls, as they are for a file checked alone.
  */
 const MAX_PROBES = 5000;
+/** How deep analyses may nest (a chain of helpers through as many modules); keeps the stack small. */
+const MAX_NESTING = 24;
 
 /**
  * The rules over the files of one check, with taint followed across the staged Python files that
@@ -117,6 +119,7 @@ export class BuiltinRuleSet {
   private readonly python = new Map<string, RuleSource>();
   private readonly modules = new Map<string, PyModule | null>();
   private probes = 0;
+  private depth = 0;
   private readonly project: PyProject;
 
   constructor(files: readonly RuleSource[]) {
@@ -138,7 +141,15 @@ export class BuiltinRuleSet {
         this.modules.set(path, m);
         return m ?? undefined;
       },
-      spend: () => ++this.probes <= MAX_PROBES,
+      enter: () => {
+        if (this.depth >= MAX_NESTING || this.probes >= MAX_PROBES) return false;
+        this.probes++;
+        this.depth++;
+        return true;
+      },
+      leave: () => {
+        this.depth--;
+      },
     };
   }
 

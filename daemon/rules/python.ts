@@ -263,8 +263,12 @@ export interface ProbeHit {
 export interface PyProject {
   /** The analysis of a staged Python file (parsed on first use), or undefined. */
   module(path: string): PyModule | undefined;
-  /** Counts one cross-file analysis against the check's bound; false once the bound is spent. */
-  spend(): boolean;
+  /**
+   * Starts one nested analysis for another function or module (a probe, a module's summaries): false
+   * once the check's bound on them, or on their nesting, is reached; otherwise `leave()` must follow.
+   */
+  enter(): boolean;
+  leave(): void;
 }
 
 /** One staged Python module: what other modules may ask of it, and its own findings. */
@@ -369,7 +373,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
   const imported = (fn: Node): { mod: PyModule; name: string } | undefined => {
     if (!xf || !fn) return undefined;
     if (fn.type === 'identifier') {
-      if (byName.has(fn.text)) return undefined;
+      if (topLevel.has(fn.text)) return undefined;
       const b = xf.bindings.get(fn.text);
       return b?.kind === 'symbol' ? resolveSymbol(b.path, b.name, 0) : undefined;
     }
@@ -1392,7 +1396,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     const memo = probes.get(key);
     if (memo) return memo;
     // A cycle of calls (recursion, modules importing each other) ends here.
-    if (probing.has(key) || (xf && !xf.project.spend())) return [];
+    if (probing.has(key) || (xf && !xf.project.enter())) return [];
     probing.add(key);
     try {
       ensureSummaries();
@@ -1420,6 +1424,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
       return res;
     } finally {
       probing.delete(key);
+      xf?.project.leave();
     }
   };
 
@@ -1443,7 +1448,15 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     params: (name) => topLevel.get(name)?.params,
     summary: (name) => {
       if (!topLevel.has(name)) return undefined;
-      ensureSummaries();
+      if (summaryState === 'none') {
+        // Asked from another module: a nested analysis, bounded like a probe.
+        if (xf && !xf.project.enter()) return undefined;
+        try {
+          ensureSummaries();
+        } finally {
+          xf?.project.leave();
+        }
+      }
       return summaries.get(name);
     },
     probe,

@@ -205,6 +205,18 @@ describe('bounds', () => {
     expect(blocking(runSet(rec), 'py/sql-injection')).toEqual([]);
   });
 
+  it('a chain of helpers is followed to a bounded depth; past it the call is unknown, as for a file alone', () => {
+    const chain = (n: number): Files => {
+      const files: Files = { 'app.py': ROUTE('from m0 import f', 'f(q)') };
+      for (let i = 0; i < n - 1; i++) files[`m${i}.py`] = `from m${i + 1} import f as g\n\n\ndef f(v):\n    return g(v)\n`;
+      files[`m${n - 1}.py`] = 'import os\n\n\ndef f(v):\n    os.system("ls " + v)\n';
+      return files;
+    };
+    expect(added(chain(6), 'py/command-injection')).toEqual(['app.py:9:error']);
+    // 300 modules deep: past the nesting bound nothing is followed, and nothing fails.
+    expect(added(chain(300), 'py/command-injection')).toEqual([]);
+  });
+
   it('dependencies: transitive staged imports only, cycles included once', () => {
     const files = [
       { path: 'app.py', content: 'from service import lookup\nimport json\n' },
