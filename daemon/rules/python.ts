@@ -274,8 +274,10 @@ export interface PyProject {
 /** One staged Python module: what other modules may ask of it, and its own findings. */
 export interface PyModule {
   readonly path: string;
-  /** The parameters of a top-level function, or undefined where the module defines none by that name. */
+  /** The parameters of a top-level function or a top-level class's method (`Class.method`), or undefined. */
   params(name: string): string[] | undefined;
+  /** Whether the module defines a top-level class by that name. */
+  hasClass(name: string): boolean;
   /** The return summary of a top-level function. */
   summary(name: string): Summary | undefined;
   /** The sinks `param` of `name` reaches (beyond what its callers' own data does) when given `taint`. */
@@ -369,6 +371,24 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     if (u.node.type === 'function_definition' && holder?.id === root.id) topLevel.set(u.name, u);
   }
 
+  /** Methods of top-level classes, as `Class.method`: what other modules can call on the class or an instance. */
+  const methods = new Map<string, Unit>();
+  const classes = new Set<string>();
+  for (const n of kids(root)) {
+    const c = n.type === 'decorated_definition' ? kids(n).find((k) => k.type === 'class_definition') : n.type === 'class_definition' ? n : undefined;
+    const cname = c ? field(c, 'name')?.text : undefined;
+    if (c && cname) classes.add(cname);
+  }
+  for (const u of units) {
+    if (u.node.type !== 'function_definition') continue;
+    const holder = u.node.parent?.type === 'decorated_definition' ? u.node.parent : u.node;
+    const cls = holder.parent?.type === 'block' ? holder.parent.parent : null;
+    const outer = cls?.parent?.type === 'decorated_definition' ? cls.parent.parent : cls?.parent;
+    const cname = cls?.type === 'class_definition' ? field(cls, 'name')?.text : undefined;
+    if (cname && outer?.id === root.id) methods.set(`${cname}.${u.name}`, u);
+  }
+  const exported = (name: string): Unit | undefined => topLevel.get(name) ?? methods.get(name);
+
   /** A callee bound by an import of a staged module (a name defined in this file shadows it). */
   const imported = (fn: Node): { mod: PyModule; name: string } | undefined => {
     if (!xf || !fn) return undefined;
@@ -378,9 +398,14 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
       return b?.kind === 'symbol' ? resolveSymbol(b.path, b.name, 0) : undefined;
     }
     if (fn.type === 'attribute') {
-      const b = xf.bindings.get(dotted(field(fn, 'object')));
+      const obj = field(fn, 'object');
       const name = field(fn, 'attribute')?.text;
-      return b?.kind === 'module' && name ? resolveSymbol(b.path, name, 0) : undefined;
+      if (!obj || !name) return undefined;
+      const b = xf.bindings.get(dotted(obj));
+      if (b?.kind === 'module') return resolveSymbol(b.path, name, 0);
+      // `Class.method(...)` on an imported class, or `obj.method(...)` on an instance of one.
+      const cls = b?.kind === 'symbol' && !topLevel.has(dotted(obj)) ? resolveClass(b.path, b.name, 0) : obj.type === 'identifier' ? instances().get(obj.text) : undefined;
+      return cls && cls.mod.params(`${cls.name}.${name}`) ? { mod: cls.mod, name: `${cls.name}.${name}` } : undefined;
     }
     return undefined;
   };
@@ -392,6 +417,55 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     if (m.params(name)) return { mod: m, name };
     const b = m.binding(name);
     return b?.kind === 'symbol' && b.path !== path ? resolveSymbol(b.path, b.name, depth + 1) : undefined;
+  };
+
+  /** A class defined in `path`, following re-exports. */
+  const resolveClass = (path: string, name: string, depth: number): { mod: PyModule; name: string } | undefined => {
+    const m = xf?.project.module(path);
+    if (!m || depth > 4) return undefined;
+    if (m.hasClass(name)) return { mod: m, name };
+    const b = m.binding(name);
+    return b?.kind === 'symbol' && b.path !== path ? resolveClass(b.path, b.name, depth + 1) : undefined;
+  };
+
+  /**
+   * Names bound only ever to a new instance of one imported class (`db = Database(path)`, at module
+   * level or in a function): their method calls go to that class. A name bound to anything else
+   * anywhere in the file is left out.
+   */
+  let instanceMap: Map<string, { mod: PyModule; name: string }> | undefined;
+  const instances = (): Map<string, { mod: PyModule; name: string }> => {
+    if (instanceMap) return instanceMap;
+    instanceMap = new Map();
+    const poisoned = new Set<string>();
+    walk(root, (x) => {
+      if (x.type === 'assignment' || x.type === 'augmented_assignment') {
+        const left = field(x, 'left');
+        const right = field(x, 'right');
+        if (left?.type !== 'identifier') {
+          if (left) walk(left, (t) => (t.type === 'identifier' && poisoned.add(t.text), true));
+          return true;
+        }
+        const callee = x.type === 'assignment' && right?.type === 'call' ? field(right, 'function') : null;
+        let cls: { mod: PyModule; name: string } | undefined;
+        if (callee?.type === 'identifier' && !classes.has(callee.text)) {
+          const b = xf?.bindings.get(callee.text);
+          cls = b?.kind === 'symbol' ? resolveClass(b.path, b.name, 0) : undefined;
+        } else if (callee?.type === 'attribute') {
+          const b = xf?.bindings.get(dotted(field(callee, 'object')));
+          const cname = field(callee, 'attribute')?.text;
+          cls = b?.kind === 'module' && cname ? resolveClass(b.path, cname, 0) : undefined;
+        }
+        const prev = instanceMap!.get(left.text);
+        if (!cls || (prev && (prev.mod !== cls.mod || prev.name !== cls.name))) poisoned.add(left.text);
+        else instanceMap!.set(left.text, cls);
+      } else if (/^(for_statement|for_in_clause|with_item|named_expression|global_statement|nonlocal_statement)$/.test(x.type) || x.type === 'parameters' || x.type === 'lambda_parameters') {
+        walk(x.type === 'for_statement' || x.type === 'for_in_clause' ? field(x, 'left') ?? x : x.type === 'named_expression' ? field(x, 'name') ?? x : x, (t) => (t.type === 'identifier' && poisoned.add(t.text), true));
+      }
+      return true;
+    });
+    for (const p of poisoned) instanceMap.delete(p);
+    return instanceMap;
   };
 
   /** While probing: a call of this module's own function (`f(x)`, `self.f(x)`). */
@@ -1383,6 +1457,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     }
   };
 
+  const methodSummaries = new Map<string, Summary>();
   const probes = new Map<string, ProbeHit[]>();
   const baselines = new Map<string, Set<string>>();
   const probing = new Set<string>();
@@ -1390,7 +1465,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
   const severityOf = (h: Found): NonNullable<RuleHit['severity']> => h.severity ?? RULES.get(h.rule)?.severity ?? 'warning';
 
   const probe = (name: string, param: string, taint: Taint): ProbeHit[] => {
-    const u = topLevel.get(name) ?? byName.get(name);
+    const u = exported(name) ?? byName.get(name);
     if (!u || !u.params.includes(param)) return [];
     const key = `${name}|${param}|${taintKey(taint)}`;
     const memo = probes.get(key);
@@ -1445,19 +1520,27 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
 
   const self: PyModule = {
     path: modPath,
-    params: (name) => topLevel.get(name)?.params,
+    params: (name) => exported(name)?.params,
+    hasClass: (name) => classes.has(name),
     summary: (name) => {
-      if (!topLevel.has(name)) return undefined;
-      if (summaryState === 'none') {
+      const u = exported(name);
+      if (!u) return undefined;
+      const method = !topLevel.has(name);
+      if (summaryState === 'none' || (method && !methodSummaries.has(name))) {
         // Asked from another module: a nested analysis, bounded like a probe.
         if (xf && !xf.project.enter()) return undefined;
         try {
           ensureSummaries();
+          // Same-file summaries are by bare name; a method's own is worked out for it alone.
+          if (method && !methodSummaries.has(name)) {
+            methodSummaries.set(name, { ret: null });
+            methodSummaries.set(name, { ret: analyze(u, 'summary') });
+          }
         } finally {
           xf?.project.leave();
         }
       }
-      return summaries.get(name);
+      return method ? methodSummaries.get(name) : summaries.get(name);
     },
     probe,
     binding: (local) => xf?.bindings.get(local),

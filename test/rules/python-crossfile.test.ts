@@ -102,6 +102,48 @@ describe('helper sink in another file', () => {
     expect(added({ ...reexp, 'store/db.py': DB_SAFE }, 'py/sql-injection')).toEqual([]);
   });
 
+  it('follows methods of an imported class: on an instance (module-level or local) and on the class', () => {
+    const store = (query: string) => `import sqlite3
+
+
+class Store:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path)
+
+    def find_user(self, name):
+        cur = self.conn.cursor()
+        cur.execute(${query})
+        return cur.fetchall()
+
+    @staticmethod
+    def run(cmd):
+        import os
+        os.system("backup " + cmd)
+`;
+    const vuln = store(`"SELECT * FROM users WHERE name = '%s'" % name`);
+    const safe = store(`"SELECT * FROM users WHERE name = ?", (name,)`);
+    const global = `from flask import Flask, request
+from store import Store
+
+app = Flask(__name__)
+db = Store("app.db")
+
+
+@app.route("/user")
+def user():
+    return str(db.find_user(request.args["q"]))
+`;
+    expect(added({ 'app.py': global, 'store.py': vuln }, 'py/sql-injection')).toEqual(['app.py:10:error']);
+    expect(added({ 'app.py': global, 'store.py': safe }, 'py/sql-injection')).toEqual([]);
+    const local = global.replace('db = Store("app.db")\n', '').replace('    return str(db.find_user', '    s = Store("app.db")\n    return str(s.find_user');
+    expect(added({ 'app.py': local, 'store.py': vuln }, 'py/sql-injection')).toEqual(['app.py:10:error']);
+    // A name also bound to something else is not taken for an instance.
+    const rebound = global.replace('def user():\n', 'def user():\n    global db\n    db = open_other()\n');
+    expect(added({ 'app.py': rebound, 'store.py': vuln }, 'py/sql-injection')).toEqual([]);
+    const onClass = global.replace('str(db.find_user(request.args["q"]))', 'Store.run(request.args["q"])');
+    expect(added({ 'app.py': onClass, 'store.py': vuln }, 'py/command-injection')).toEqual(['app.py:10:error']);
+  });
+
   it('follows a chain of helpers across three files', () => {
     const files = {
       'app.py': ROUTE('from service import lookup', 'lookup(q)'),
