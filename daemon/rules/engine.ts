@@ -157,13 +157,10 @@ export class BuiltinRuleSet {
   run(path: string, language: Language, content: string): Finding[] {
     const mine = this.python.get(path);
     if (language !== 'python' || !mine || mine.content !== content) return runBuiltinRules(path, language, content);
-    // Parsed here (not through the project) so a parse failure reaches the caller; the module is then shared.
-    const root = parseTree(path, language, content);
-    let m = this.modules.get(path);
-    if (!m) {
-      m = pythonModule(root, { path, bindings: importBindings(new Set(this.python.keys()), path, root), project: this.project });
-      this.modules.set(path, m);
-    }
+    const m = this.project.module(path);
+    // The project keeps a module that does not parse out of the analysis; parsing again here reports why.
+    if (!m) parseTree(path, language, content);
+    if (!m) throw new Error(`built-in rules: ${path} could not be analysed`);
     return toFindings(path, m.emit());
   }
 }

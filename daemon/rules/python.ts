@@ -1503,7 +1503,9 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     }
   };
 
+  let emitted: RuleHit[] | undefined;
   const emit = (): RuleHit[] => {
+    if (emitted) return emitted;
     if (callsOwn) {
       ensureSummaries();
       // Which parameters receive request data.
@@ -1515,7 +1517,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     }
     for (const u of units) analyze(u, 'emit');
     credentials(root, hits);
-    return hits;
+    return (emitted = hits);
   };
 
   const self: PyModule = {
