@@ -219,6 +219,25 @@ def run_job():
     expect(blocking(runBuiltinRules('job.py', 'python', SINK('from helpers import current_name', 'current_name()')), 'py/command-injection')).toEqual([]);
   });
 
+  it('a helper that builds SQL or a path from its parameter passes the request data on to the caller\'s sink', () => {
+    const route = `import sqlite3
+from flask import request
+from queries import user_query, doc_path
+
+
+def user():
+    cur = sqlite3.connect("app.db").cursor()
+    cur.execute(user_query(request.args["q"]))
+    return open(doc_path(request.args["doc"])).read()
+`;
+    const vuln = 'import os\n\n\ndef user_query(name):\n    return "SELECT * FROM users WHERE name = \'%s\'" % name\n\n\ndef doc_path(name):\n    return os.path.join("/srv/docs", name)\n';
+    const safe = 'import os\n\n\ndef user_query(name):\n    return "SELECT * FROM users WHERE id = %d" % int(name)\n\n\ndef doc_path(name):\n    return os.path.join("/srv/docs", os.path.basename(name))\n';
+    expect(added({ 'views.py': route, 'queries.py': vuln }, 'py/sql-injection')).toEqual(['views.py:8:error']);
+    expect(added({ 'views.py': route, 'queries.py': vuln }, 'py/path-injection')).toEqual(['views.py:9:error']);
+    expect(added({ 'views.py': route, 'queries.py': safe }, 'py/sql-injection')).toEqual([]);
+    expect(added({ 'views.py': route, 'queries.py': safe }, 'py/path-injection')).toEqual([]);
+  });
+
   it('a helper returning its parameter quoted is a sanitizer; one returning it unchanged is not', () => {
     const route = (imp: string, call: string) => `import os
 from flask import request
