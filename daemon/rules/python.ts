@@ -249,7 +249,7 @@ export interface Summary {
   ret: TV;
 }
 
-/** A sink that a function's parameter reaches when a caller passes request data to it. */
+/** A sink that a function's parameter reaches when a caller passes request data to it (severity at the call). */
 export interface ProbeHit {
   rule: string;
   severity: NonNullable<RuleHit['severity']>;
@@ -278,7 +278,7 @@ export interface PyModule {
   params(name: string): string[] | undefined;
   /** Whether the module defines a top-level class by that name. */
   hasClass(name: string): boolean;
-  /** The return summary of a top-level function. */
+  /** The return summary of a top-level function or method (`Class.method`). */
   summary(name: string): Summary | undefined;
   /** The sinks `param` of `name` reaches (beyond what its callers' own data does) when given `taint`. */
   probe(name: string, param: string, taint: Taint): ProbeHit[];
@@ -373,6 +373,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
 
   /** Methods of top-level classes, as `Class.method`: what other modules can call on the class or an instance. */
   const methods = new Map<string, Unit>();
+  const classOf = new Map<Unit, string>();
   const classes = new Set<string>();
   for (const n of kids(root)) {
     const c = n.type === 'decorated_definition' ? kids(n).find((k) => k.type === 'class_definition') : n.type === 'class_definition' ? n : undefined;
@@ -385,7 +386,10 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     const cls = holder.parent?.type === 'block' ? holder.parent.parent : null;
     const outer = cls?.parent?.type === 'decorated_definition' ? cls.parent.parent : cls?.parent;
     const cname = cls?.type === 'class_definition' ? field(cls, 'name')?.text : undefined;
-    if (cname && outer?.id === root.id) methods.set(`${cname}.${u.name}`, u);
+    if (cname && outer?.id === root.id) {
+      methods.set(`${cname}.${u.name}`, u);
+      classOf.set(u, cname);
+    }
   }
   const exported = (name: string): Unit | undefined => topLevel.get(name) ?? methods.get(name);
 
@@ -468,10 +472,12 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     return instanceMap;
   };
 
-  /** While probing: a call of this module's own function (`f(x)`, `self.f(x)`). */
-  const ownCallee = (fn: Node): { mod: PyModule; name: string } | undefined => {
-    const own = fn.type === 'identifier' || (fn.type === 'attribute' && field(fn, 'object')?.text === 'self') ? calleeName(fn) : undefined;
-    return own && byName.has(own) ? { mod: self, name: own } : undefined;
+  /** While probing: a call of this module's own function (`f(x)`), or of a method of the same class (`self.f(x)`). */
+  const ownCallee = (fn: Node, from: Unit): { mod: PyModule; name: string } | undefined => {
+    if (fn.type === 'identifier') return topLevel.has(fn.text) ? { mod: self, name: fn.text } : undefined;
+    const cls = classOf.get(from);
+    const name = fn.type === 'attribute' && field(fn, 'object')?.text === 'self' ? calleeName(fn) : undefined;
+    return cls && name && methods.has(`${cls}.${name}`) ? { mod: self, name: `${cls}.${name}` } : undefined;
   };
 
   const analyze = (u: Unit, mode: 'summary' | 'strong' | 'emit' | 'probe', probeRun?: ProbeRun): TV => {
@@ -1037,7 +1043,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
      */
     const crossCall = (call: Node, fn: Node): void => {
       if (mode !== 'emit' && mode !== 'probe') return;
-      const target = imported(fn) ?? (mode === 'probe' ? ownCallee(fn) : undefined);
+      const target = imported(fn) ?? (mode === 'probe' ? ownCallee(fn, u) : undefined);
       if (!target) return;
       const params = target.mod.params(target.name);
       if (!params?.length) return;
@@ -1465,7 +1471,7 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
   const severityOf = (h: Found): NonNullable<RuleHit['severity']> => h.severity ?? RULES.get(h.rule)?.severity ?? 'warning';
 
   const probe = (name: string, param: string, taint: Taint): ProbeHit[] => {
-    const u = exported(name) ?? byName.get(name);
+    const u = exported(name);
     if (!u || !u.params.includes(param)) return [];
     const key = `${name}|${param}|${taintKey(taint)}`;
     const memo = probes.get(key);

@@ -142,6 +142,26 @@ def user():
     expect(added({ 'app.py': rebound, 'store.py': vuln }, 'py/sql-injection')).toEqual([]);
     const onClass = global.replace('str(db.find_user(request.args["q"]))', 'Store.run(request.args["q"])');
     expect(added({ 'app.py': onClass, 'store.py': vuln }, 'py/command-injection')).toEqual(['app.py:10:error']);
+    // Through a method of the same class (`self._lookup`), not a module function of the same name.
+    const viaSelf = (body: string) => `import sqlite3
+
+
+def _lookup(sql):
+    return sql
+
+
+class Store:
+    def find_user(self, name):
+        return self._lookup("SELECT * FROM users WHERE name = '%s'" % name)
+
+    def _lookup(self, sql):
+        cur = sqlite3.connect("app.db").cursor()
+        ${body}
+        return cur.fetchall()
+`;
+    expect(added({ 'app.py': global, 'store.py': viaSelf('cur.execute(sql)') }, 'py/sql-injection')).toEqual(['app.py:10:error']);
+    expect(blocking(runSet({ 'app.py': global, 'store.py': viaSelf('cur.execute(sql)') }), 'py/sql-injection')[0].message).toContain('Store.find_user() -> Store._lookup() reaches the sink at store.py:14');
+    expect(added({ 'app.py': global, 'store.py': viaSelf('cur.execute("SELECT 1")') }, 'py/sql-injection')).toEqual([]);
   });
 
   it('follows a chain of helpers across three files', () => {
