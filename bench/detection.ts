@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { Finding, Language } from '../shared/findings.js';
 import { languageOf } from '../shared/languages.js';
 import { packageRoot } from '../shared/paths.js';
-import { initBuiltinRules, runBuiltinRules } from '../daemon/rules/engine.js';
+import { BuiltinRuleSet, initBuiltinRules, runBuiltinRules } from '../daemon/rules/engine.js';
 import { dedent, inFamily } from './analyzers.js';
 
 /*
@@ -18,6 +18,9 @@ import { dedent, inFamily } from './analyzers.js';
  * (b) False alarms: blocking findings (severity warning or error, the default minSeverity) per 1,000 lines
  *     on a corpus of well-kept public projects, with the findings per rule. The corpus stays outside the
  *     repository; when it is missing the bench prints how to build it (CORPUS below) and skips (b).
+ *
+ * (c) With --cross-file: each corpus project's Python files as one staged set (taint followed through
+ *     the imports between them), blocking findings per 1,000 lines next to the same files checked alone.
  *
  * A measurement, not a test: it never fails on bad numbers.
  */
@@ -38,6 +41,7 @@ interface Args {
   corpus: string;
   data: string;
   out: string;
+  crossFile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,12 +49,14 @@ function parseArgs(argv: string[]): Args {
     corpus: '/tmp/corpus',
     data: join(packageRoot(), '..', 'shared', 'benchmarks', 'sven'),
     out: 'bench-results/detection.json',
+    crossFile: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--corpus' && v) (a.corpus = v), i++;
     else if (argv[i] === '--data' && v) (a.data = v), i++;
     else if (argv[i] === '--out' && v) (a.out = v), i++;
+    else if (argv[i] === '--cross-file') a.crossFile = true;
   }
   return a;
 }
@@ -194,6 +200,61 @@ export function corpusFalseAlarms(corpus: string): CorpusResult | null {
   return res;
 }
 
+export interface CrossFileRow {
+  repo: string;
+  files: number;
+  lines: number;
+  /** Blocking findings with every file checked alone. */
+  alone: number;
+  /** Blocking findings with the project's Python files as one staged set. */
+  together: number;
+  /** Milliseconds for the files alone, and as one set. */
+  msAlone: number;
+  ms: number;
+  /** Findings the set adds (file:line rule severity). */
+  added: string[];
+}
+
+/** The Python projects of the corpus, each as one staged set, against the same files checked alone. */
+export function crossFileFalseAlarms(corpus: string): CrossFileRow[] | null {
+  const rows: CrossFileRow[] = [];
+  for (const c of CORPUS) {
+    const dir = join(corpus, c.repo.replace('/', '+'));
+    if (!existsSync(dir)) return null;
+    const files = [...sourceFiles(dir)].filter((f) => languageOf(f) === 'python').map((f) => ({ path: relative(dir, f), language: 'python' as const, content: readFileSync(f, 'utf8') }));
+    if (!files.length) continue;
+    const row: CrossFileRow = { repo: c.repo, files: files.length, lines: 0, alone: 0, together: 0, msAlone: 0, ms: 0, added: [] };
+    const key = (f: Finding) => `${f.file}:${f.startLine} ${f.ruleId} ${f.severity}`;
+    const before = new Set<string>();
+    const t1 = performance.now();
+    for (const f of files) {
+      row.lines += f.content.split('\n').length;
+      try {
+        for (const x of runBuiltinRules(f.path, f.language, f.content)) if (x.severity !== 'note') (row.alone++, before.add(key(x)));
+      } catch {
+        /* counted the same way below: a file that does not parse has no findings in either */
+      }
+    }
+    row.msAlone = Math.round(performance.now() - t1);
+    const t0 = performance.now();
+    const set = new BuiltinRuleSet(files);
+    for (const f of files) {
+      try {
+        for (const x of set.run(f.path, f.language, f.content)) {
+          if (x.severity === 'note') continue;
+          row.together++;
+          if (!before.has(key(x))) row.added.push(key(x));
+        }
+      } catch {
+        /* see above */
+      }
+    }
+    row.ms = Math.round(performance.now() - t0);
+    rows.push(row);
+  }
+  return rows;
+}
+
 const pct = (n: number, d: number): string => (d ? `${((100 * n) / d).toFixed(1)}%` : '-');
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -242,11 +303,23 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     for (const k of ruleIds) md.push(`| ${k} | ${corpus.byRule[k] ?? 0} | ${corpus.notesByRule[k] ?? 0} |`);
     if (corpus.samples.length) md.push('', 'First blocking findings:', '', ...corpus.samples.map((s) => `    ${s}`));
   }
+  const cross = args.crossFile ? crossFileFalseAlarms(args.corpus) : null;
+  if (cross) {
+    const kloc = (n: number, l: number) => (l ? ((1000 * n) / l).toFixed(2) : '-');
+    md.push('', '## Python projects as one staged set (--cross-file)', '', '| project | files | lines | blocking alone | per 1,000 | blocking as one set | per 1,000 | ms alone | ms as a set |', '|---|---|---|---|---|---|---|---|---|');
+    for (const r of cross) md.push(`| ${r.repo} | ${r.files} | ${r.lines} | ${r.alone} | ${kloc(r.alone, r.lines)} | ${r.together} | ${kloc(r.together, r.lines)} | ${r.msAlone} | ${r.ms} |`);
+    const lines = cross.reduce((n, r) => n + r.lines, 0);
+    const alone = cross.reduce((n, r) => n + r.alone, 0);
+    const together = cross.reduce((n, r) => n + r.together, 0);
+    md.push(`| all | ${cross.reduce((n, r) => n + r.files, 0)} | ${lines} | ${alone} | ${kloc(alone, lines)} | ${together} | ${kloc(together, lines)} | ${cross.reduce((n, r) => n + r.msAlone, 0)} | ${cross.reduce((n, r) => n + r.ms, 0)} |`);
+    const addedAll = cross.flatMap((r) => r.added.map((a) => `${r.repo}/${a}`));
+    if (addedAll.length) md.push('', 'Blocking findings the set adds:', '', ...addedAll.slice(0, 40).map((s) => `    ${s}`));
+  } else if (args.crossFile) md.push('', `## Python projects as one staged set: corpus missing under ${args.corpus}`);
   process.stdout.write(md.join('\n') + '\n');
 
   const out = resolve(args.out);
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), pairs: rows, corpus }, null, 2) + '\n');
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), pairs: rows, corpus, ...(cross ? { crossFile: cross } : {}) }, null, 2) + '\n');
   process.stderr.write(`wrote ${out}\n`);
 }
 

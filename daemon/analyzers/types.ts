@@ -22,6 +22,12 @@ export interface AnalyzeContext {
   repoRoot?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Every file of the check in the analyzer's languages, `files` included. Where some files were
+   * answered from the cache, `files` holds only the rest; an analyzer that follows imports between
+   * files reads the others from here (and never from disk).
+   */
+  peers?: SourceFile[];
 }
 
 /** What one analyzer run produced. A file the tool was given but did not really analyze is listed in notAnalyzed, never silently "ok". */
@@ -62,6 +68,12 @@ export interface Analyzer {
    * ToolTimeoutError / ToolMissingError / Error only when the whole run failed.
    */
   analyze(ctx: AnalyzeContext): Promise<AnalyzerRun>;
+  /**
+   * For a file-granularity analyzer whose result for a file also depends on other files of the
+   * check (imports it follows): per file, a digest of those files. It becomes part of the file's
+   * cache key, so a change to a dependency is never answered with a stale result.
+   */
+  dependencies?(files: SourceFile[]): Promise<Map<string, string>>;
 }
 
 export class ToolMissingError extends Error {

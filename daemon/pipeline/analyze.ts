@@ -36,6 +36,11 @@ export interface AnalyzeOptions {
    */
   ensureWritten?: () => Promise<void>;
   onProgress?: (message: string, done: number, total: number) => void;
+  /**
+   * Other files of the check that are not to be analyzed but that an analyzer may read for the
+   * imports it follows (repair verification analyzes one candidate file among the staged ones).
+   */
+  peers?: SourceFile[];
   /** The analyzers to run (default: every registered one). */
   analyzers?: readonly Analyzer[];
 }
@@ -61,6 +66,8 @@ function completedFor(run: AnalyzerRun, path: string): boolean {
  */
 async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[], opts: AnalyzeOptions): Promise<AnalyzerRun & { cached: number }> {
   const cache = opts.cache;
+  const paths = new Set(files.map((f) => f.path));
+  const peers = [...files, ...applicable(a, opts.peers ?? []).filter((p) => !paths.has(p.path))];
   const run = async (batch: SourceFile[]): Promise<AnalyzerRun> => {
     if (cache) cache.stats.analyzerRuns++;
     if (!a.inProcess) await opts.ensureWritten?.();
@@ -71,12 +78,14 @@ async function analyzeWithCache(a: Analyzer, version: string, files: SourceFile[
       config: opts.config,
       timeoutMs: analyzerTimeout(opts.config, a.id),
       signal: opts.signal,
+      peers,
     });
   };
   if (!cache || a.granularity !== 'file') return { ...(await run(files)), cached: 0 };
 
+  const deps = a.dependencies ? await a.dependencies(peers) : undefined;
   const keyOf = (f: SourceFile) =>
-    cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content) });
+    cacheKey({ analyzer: a.id, version, config: opts.config.analyzers[a.id] ?? null, path: f.path, blob: f.blob ?? gitBlobId(f.content), deps: deps?.get(f.path) });
   const findings: Finding[] = [];
   const notAnalyzed: AnalyzerRun['notAnalyzed'] = [];
   let pending: string | undefined;

@@ -24,9 +24,11 @@ export function gitBlobId(content: Buffer | string): string {
   return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
 }
 
-export function cacheKey(parts: { analyzer: string; version: string; config: unknown; path: string; blob: string }): string {
+export function cacheKey(parts: { analyzer: string; version: string; config: unknown; path: string; blob: string; deps?: string }): string {
+  // `deps`: a digest of the other files the result depends on (absent for a file judged alone).
+  const key = [parts.analyzer, parts.version, parts.config ?? null, parts.path, parts.blob];
   return createHash('sha256')
-    .update(JSON.stringify([parts.analyzer, parts.version, parts.config ?? null, parts.path, parts.blob]))
+    .update(JSON.stringify(parts.deps ? [...key, parts.deps] : key))
     .digest('hex');
 }
 

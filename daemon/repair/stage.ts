@@ -151,7 +151,7 @@ async function repairFile(src: SourceFile, targets: Finding[], c: FileRepairCont
   const deps: EngineDeps = {
     llm: c.llm,
     retrieve: c.retrieve,
-    verify: withModelReview(makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache: getCache(ctx.daemon) }), src, targets, config, c.llm, c.deadline),
+    verify: withModelReview(makeVerifier({ file: src, config, repoRoot: params.repoRoot, cache: getCache(ctx.daemon), peers: c.input.snapshot.files }), src, targets, config, c.llm, c.deadline),
     // Lessons are stored only once the whole file is repaired, so a half-fixed file teaches nothing.
     learn: async (lesson, credited) => void learnedLessons.push({ lesson, credited }),
     onProgress: (stage, message, iteration, max) => ctx.progress(`repair:${stage}`, `${file}: ${message}`, iteration, max),

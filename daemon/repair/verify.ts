@@ -59,6 +59,8 @@ export interface VerifierOptions {
   config: Config;
   repoRoot?: string;
   cache?: ResultCache;
+  /** The other files of the check: a candidate is judged with the staged modules it imports (cross-file taint). */
+  peers?: SourceFile[];
   /** Reject candidates that add network, process or code-evaluation use (off for `generate`, which writes new programs). */
   sameCapabilities?: boolean;
 }
@@ -82,6 +84,7 @@ export function makeVerifier(opts: VerifierOptions): (content: string, signal?: 
         signal,
         cache: opts.cache,
         perFileOnly: true,
+        peers: opts.peers?.filter((p) => p.path !== candidate.path),
       });
       const added = opts.sameCapabilities === false ? [] : capabilityFindings(opts.file.language, opts.file.path, opts.file.content, content);
       return { parses: parsed.parses, ...(parsed.error ? { parseError: parsed.error } : {}), findings: [...outcome.findings, ...added] };

@@ -1,10 +1,13 @@
 import type { Finding, Language } from '../../shared/findings.js';
-import { copyTree } from './ast.js';
+import { createHash } from 'node:crypto';
+import { copyTree, type Node } from './ast.js';
+import { nonProductLocation } from '../non-product.js';
 import { RULES, type RuleHit } from './catalog.js';
 import { checkC, untypedDefinitions } from './c.js';
 import { checkJs } from './js.js';
 import { initParsers, parse } from './parser.js';
-import { checkPython } from './python.js';
+import { importBindings, importSpecs, resolveSpec, type ImportSpec } from './py-imports.js';
+import { checkPython, pythonModule, type PyModule, type PyProject } from './python.js';
 
 export const BUILTIN_TOOL = 'builtin';
 
@@ -13,23 +16,34 @@ export function initBuiltinRules(): Promise<void> {
   return initParsers();
 }
 
-/** Runs every built-in rule for `language` over one file. Synchronous once initialised. */
-export function runBuiltinRules(path: string, language: Language, content: string): Finding[] {
-  let root = syntaxTree(path, language, content);
-  if (language === 'c' || language === 'cpp') {
-    // Function definitions without a return type: give them C89's implicit `int` and parse again. The
-    // insertions never add a line, so every finding keeps its line number.
-    const at = untypedDefinitions(root);
-    if (at.length > 0) {
-      let patched = '';
-      let from = 0;
-      for (const i of at) {
-        patched += content.slice(from, i) + 'int ';
-        from = i;
-      }
-      root = syntaxTree(path, language, patched + content.slice(from));
-    }
+function parseTree(path: string, language: Language, content: string): Node {
+  const root = syntaxTree(path, language, content);
+  if (language !== 'c' && language !== 'cpp') return root;
+  // Function definitions without a return type: give them C89's implicit `int` and parse again. The
+  // insertions never add a line, so every finding keeps its line number.
+  const at = untypedDefinitions(root);
+  if (at.length === 0) return root;
+  let patched = '';
+  let from = 0;
+  for (const i of at) {
+    patched += content.slice(from, i) + 'int ';
+    from = i;
   }
+  return syntaxTree(path, language, patched + content.slice(from));
+}
+
+function syntaxTree(path: string, language: Language, content: string): Node {
+  const tree = parse(language, path, content);
+  try {
+    return copyTree(tree, content);
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Runs every built-in rule for `language` over one file, alone. Synchronous once initialised. */
+export function runBuiltinRules(path: string, language: Language, content: string): Finding[] {
+  const root = parseTree(path, language, content);
   let hits: RuleHit[];
   {
     switch (language) {
@@ -49,34 +63,6 @@ export function runBuiltinRules(path: string, language: Language, content: strin
     }
   }
   return toFindings(path, hits);
-}
-
-function syntaxTree(path: string, language: Language, content: string) {
-  const tree = parse(language, path, content);
-  try {
-    return copyTree(tree, content);
-  } finally {
-    tree.delete();
-  }
-}
-
-const NON_PRODUCT_DIRS = new Set([
-  'test', 'tests', 'testing', '__tests__', 'spec', 'specs', 'example', 'examples', 'sample', 'samples', 'demo', 'demos',
-  'doc', 'docs', 'benchmark', 'benchmarks', 'fuzz', 'fuzzing',
-]);
-const TEST_FILE = /^(test_.*\.py|.*_test\.py|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?|test_.*\.c|.*_test\.(c|cc|cpp))$/i;
-
-/**
- * Where a file is test, example or documentation code, the directory (or file-name pattern) that says
- * so. Such code does not ship, so its findings are reported but do not block.
- */
-export function nonProductLocation(path: string): string | null {
-  const parts = path.split(/[\\/]/);
-  const file = parts.pop() ?? '';
-  for (let i = 0; i < parts.length; i++) {
-    if (NON_PRODUCT_DIRS.has(parts[i].toLowerCase())) return `${parts.slice(0, i + 1).join('/')}/`;
-  }
-  return TEST_FILE.test(file) ? file : null;
 }
 
 function toFindings(path: string, hits: RuleHit[]): Finding[] {
@@ -103,4 +89,123 @@ function toFindings(path: string, hits: RuleHit[]): Finding[] {
     });
   }
   return out;
+}
+
+/** One file of a check, as the rules see it. */
+export interface RuleSource {
+  path: string;
+  language: Language;
+  content: string;
+}
+
+/**
+ * Bounds on the work one check may spend following calls into other staged modules (each probe is
+ * one function analysed again with one parameter as request data). Past it, calls into other
+ * modules are treated as unknown library calls, as they are for a file checked alone.
+ */
+const MAX_PROBES = 5000;
+/** How deep analyses may nest (a chain of helpers through as many modules); keeps the stack small. */
+const MAX_NESTING = 24;
+
+/**
+ * The rules over the files of one check, with taint followed across the staged Python files that
+ * import each other: a call into another staged module uses that function's return summary, and
+ * request data passed to it is reported at the call where it reaches a sink there. Modules are
+ * parsed on first use; nothing outside `files` is read.
+ */
+export class BuiltinRuleSet {
+  private readonly python = new Map<string, RuleSource>();
+  private readonly modules = new Map<string, PyModule | null>();
+  private probes = 0;
+  private depth = 0;
+  private readonly project: PyProject;
+
+  constructor(files: readonly RuleSource[]) {
+    for (const f of files) if (f.language === 'python') this.python.set(f.path, f);
+    const staged = new Set(this.python.keys());
+    this.project = {
+      module: (path) => {
+        if (this.modules.has(path)) return this.modules.get(path) ?? undefined;
+        const f = this.python.get(path);
+        if (!f) return undefined;
+        let m: PyModule | null = null;
+        try {
+          const root = parseTree(f.path, f.language, f.content);
+          m = pythonModule(root, { path, bindings: importBindings(staged, path, root), project: this.project });
+        } catch {
+          // A module that does not parse is only not followed; the check of that file itself reports the failure.
+          m = null;
+        }
+        this.modules.set(path, m);
+        return m ?? undefined;
+      },
+      enter: () => {
+        if (this.depth >= MAX_NESTING || this.probes >= MAX_PROBES) return false;
+        this.probes++;
+        this.depth++;
+        return true;
+      },
+      leave: () => {
+        this.depth--;
+      },
+    };
+  }
+
+  /** The findings of one file of the set. Throws where the file cannot be parsed. */
+  run(path: string, language: Language, content: string): Finding[] {
+    const mine = this.python.get(path);
+    if (language !== 'python' || !mine || mine.content !== content) return runBuiltinRules(path, language, content);
+    const m = this.project.module(path);
+    // The project keeps a module that does not parse out of the analysis; parsing again here reports why.
+    if (!m) parseTree(path, language, content);
+    if (!m) throw new Error(`built-in rules: ${path} could not be analysed`);
+    return toFindings(path, m.emit());
+  }
+}
+
+const specMemo = new Map<string, ImportSpec[]>();
+const MAX_SPEC_MEMO = 4000;
+
+/** The import statements of a Python file, remembered by content (a check asks again for every cached file). */
+function specsOf(f: RuleSource): ImportSpec[] {
+  const key = createHash('sha1').update(f.content).digest('hex');
+  let v = specMemo.get(key);
+  if (v) return v;
+  try {
+    v = importSpecs(parseTree(f.path, f.language, f.content));
+  } catch {
+    v = [];
+  }
+  if (specMemo.size >= MAX_SPEC_MEMO) specMemo.delete(specMemo.keys().next().value!);
+  specMemo.set(key, v);
+  return v;
+}
+
+/**
+ * For each Python file of a check, the other staged files its findings can depend on: the staged
+ * modules its imports name, and theirs in turn (a cycle ends where it started). A per-file result
+ * is only as fresh as these files, so a cache must key on them too.
+ */
+export function builtinDependencies(files: readonly RuleSource[]): Map<string, string[]> {
+  const py = files.filter((f) => f.language === 'python');
+  const staged = new Set(py.map((f) => f.path));
+  const direct = new Map<string, Set<string>>();
+  for (const f of py) {
+    const out = new Set<string>();
+    for (const s of specsOf(f)) for (const p of resolveSpec(staged, f.path, s)) if (p !== f.path) out.add(p);
+    direct.set(f.path, out);
+  }
+  const res = new Map<string, string[]>();
+  for (const f of py) {
+    const seen = new Set<string>();
+    const todo = [...(direct.get(f.path) ?? [])];
+    while (todo.length) {
+      const p = todo.pop()!;
+      if (seen.has(p) || p === f.path) continue;
+      seen.add(p);
+      todo.push(...(direct.get(p) ?? []));
+    }
+    if (seen.size) res.set(f.path, [...seen].sort());
+  }
+  return res;
 }

@@ -1,8 +1,9 @@
 import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, qualifier } from './ast.js';
-import type { RuleHit } from './catalog.js';
+import { RULES, type RuleHit } from './catalog.js';
+import type { PyBinding } from './py-imports.js';
 import { CREDENTIAL_NAME, PLACEHOLDER, PY, PY_MORE } from './data.js';
 import {
-  type SinkKind, type TV, built, dynSource, join, joinAll, normalized, opaque, pathJoin, reaches, sanitize, strongSource, weakSource,
+  type SinkKind, type Taint, type TV, built, dynSource, join, joinAll, normalized, opaque, pathJoin, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
 
 const SCOPES = new Set(['function_definition', 'class_definition', 'lambda', 'decorated_definition']);
@@ -243,16 +244,85 @@ function constantsOf(body: Node, outer: ReadonlyMap<string, Const>): Map<string,
   return out;
 }
 
-/** What a same-file function returns when its parameters are tainted: its summary for callers. */
-interface Summary {
+/** What a function returns when its parameters are tainted: its summary for callers. */
+export interface Summary {
   ret: TV;
+}
+
+/** A sink that a function's parameter reaches when a caller passes request data to it (severity at the call). */
+export interface ProbeHit {
+  rule: string;
+  severity: NonNullable<RuleHit['severity']>;
+  /** `file:line` of the sink. */
+  at: string;
+  /** The functions the data passes through on its way, outermost first. */
+  via: string[];
+}
+
+/** The other staged modules, as one module sees them. */
+export interface PyProject {
+  /** The analysis of a staged Python file (parsed on first use), or undefined. */
+  module(path: string): PyModule | undefined;
+  /**
+   * Starts one nested analysis for another function or module (a probe, a module's summaries): false
+   * once the check's bound on them, or on their nesting, is reached; otherwise `leave()` must follow.
+   */
+  enter(): boolean;
+  leave(): void;
+}
+
+/** One staged Python module: what other modules may ask of it, and its own findings. */
+export interface PyModule {
+  readonly path: string;
+  /** The parameters of a top-level function or a top-level class's method (`Class.method`), or undefined. */
+  params(name: string): string[] | undefined;
+  /** Whether the module defines a top-level class by that name. */
+  hasClass(name: string): boolean;
+  /** The return summary of a top-level function or method (`Class.method`). */
+  summary(name: string): Summary | undefined;
+  /** The sinks `param` of `name` reaches (beyond what its callers' own data does) when given `taint`. */
+  probe(name: string, param: string, taint: Taint): ProbeHit[];
+  /** What a name of this module is bound to by one of its imports of a staged file. */
+  binding(local: string): PyBinding | undefined;
+  /** Every rule over the module. */
+  emit(): RuleHit[];
+}
+
+/** How a module reaches the others: its path, its import bindings and the project. */
+export interface CrossFile {
+  path: string;
+  bindings: ReadonlyMap<string, PyBinding>;
+  project: PyProject;
+}
+
+/** A hit found while probing: where the sink is, when it is in another function or file. */
+interface Found extends RuleHit {
+  at?: string;
+  via?: string[];
+}
+
+interface ProbeRun {
+  param: string | null;
+  taint: TV;
+  out: Found[];
 }
 
 type Env = Map<string, TV>;
 
+/** A key for a probe's argument: only what a sink's decision can depend on. */
+function taintKey(t: Taint): string {
+  return JSON.stringify([t.built, t.html, t.sqlText, t.normalized, t.joined, [...t.clean].sort()]);
+}
+
 export function checkPython(root: Node): RuleHit[] {
+  return pythonModule(root).emit();
+}
+
+/** The analysis of one module; with `xf`, calls into other staged modules use their summaries and probes. */
+export function pythonModule(root: Node, xf?: CrossFile): PyModule {
   const alias = importAliases(root);
   const hits: RuleHit[] = [];
+  const modPath = xf?.path ?? '<module>';
 
   const qualify = qualifier(alias);
   const lookup = <T extends Table>(table: T, qn: string): boolean => {
@@ -294,7 +364,123 @@ export function checkPython(root: Node): RuleHit[] {
   const calleeName = (fn: Node | null): string | undefined =>
     fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? field(fn, 'attribute')?.text : undefined;
 
-  const analyze = (u: Unit, mode: 'summary' | 'strong' | 'emit'): TV => {
+  /** Top-level functions: what other modules can import. */
+  const topLevel = new Map<string, Unit>();
+  for (const u of units) {
+    const holder = u.node.parent?.type === 'decorated_definition' ? u.node.parent.parent : u.node.parent;
+    if (u.node.type === 'function_definition' && holder?.id === root.id) topLevel.set(u.name, u);
+  }
+
+  /** Methods of top-level classes, as `Class.method`: what other modules can call on the class or an instance. */
+  const methods = new Map<string, Unit>();
+  const classOf = new Map<Unit, string>();
+  const classes = new Set<string>();
+  for (const n of kids(root)) {
+    const c = n.type === 'decorated_definition' ? kids(n).find((k) => k.type === 'class_definition') : n.type === 'class_definition' ? n : undefined;
+    const cname = c ? field(c, 'name')?.text : undefined;
+    if (c && cname) classes.add(cname);
+  }
+  for (const u of units) {
+    if (u.node.type !== 'function_definition') continue;
+    const holder = u.node.parent?.type === 'decorated_definition' ? u.node.parent : u.node;
+    const cls = holder.parent?.type === 'block' ? holder.parent.parent : null;
+    const outer = cls?.parent?.type === 'decorated_definition' ? cls.parent.parent : cls?.parent;
+    const cname = cls?.type === 'class_definition' ? field(cls, 'name')?.text : undefined;
+    if (cname && outer?.id === root.id) {
+      methods.set(`${cname}.${u.name}`, u);
+      classOf.set(u, cname);
+    }
+  }
+  const exported = (name: string): Unit | undefined => topLevel.get(name) ?? methods.get(name);
+
+  /** A callee bound by an import of a staged module (a name defined in this file shadows it). */
+  const imported = (fn: Node): { mod: PyModule; name: string } | undefined => {
+    if (!xf || !fn) return undefined;
+    if (fn.type === 'identifier') {
+      if (topLevel.has(fn.text)) return undefined;
+      const b = xf.bindings.get(fn.text);
+      return b?.kind === 'symbol' ? resolveSymbol(b.path, b.name, 0) : undefined;
+    }
+    if (fn.type === 'attribute') {
+      const obj = field(fn, 'object');
+      const name = field(fn, 'attribute')?.text;
+      if (!obj || !name) return undefined;
+      const b = xf.bindings.get(dotted(obj));
+      if (b?.kind === 'module') return resolveSymbol(b.path, name, 0);
+      // `Class.method(...)` on an imported class, or `obj.method(...)` on an instance of one.
+      const cls = b?.kind === 'symbol' && !topLevel.has(dotted(obj)) ? resolveClass(b.path, b.name, 0) : obj.type === 'identifier' ? instances().get(obj.text) : undefined;
+      return cls && cls.mod.params(`${cls.name}.${name}`) ? { mod: cls.mod, name: `${cls.name}.${name}` } : undefined;
+    }
+    return undefined;
+  };
+
+  /** A function defined in `path`, following re-exports (`from .impl import f` in a package's __init__). */
+  const resolveSymbol = (path: string, name: string, depth: number): { mod: PyModule; name: string } | undefined => {
+    const m = xf?.project.module(path);
+    if (!m || depth > 4) return undefined;
+    if (m.params(name)) return { mod: m, name };
+    const b = m.binding(name);
+    return b?.kind === 'symbol' && b.path !== path ? resolveSymbol(b.path, b.name, depth + 1) : undefined;
+  };
+
+  /** A class defined in `path`, following re-exports. */
+  const resolveClass = (path: string, name: string, depth: number): { mod: PyModule; name: string } | undefined => {
+    const m = xf?.project.module(path);
+    if (!m || depth > 4) return undefined;
+    if (m.hasClass(name)) return { mod: m, name };
+    const b = m.binding(name);
+    return b?.kind === 'symbol' && b.path !== path ? resolveClass(b.path, b.name, depth + 1) : undefined;
+  };
+
+  /**
+   * Names bound only ever to a new instance of one imported class (`db = Database(path)`, at module
+   * level or in a function): their method calls go to that class. A name bound to anything else
+   * anywhere in the file is left out.
+   */
+  let instanceMap: Map<string, { mod: PyModule; name: string }> | undefined;
+  const instances = (): Map<string, { mod: PyModule; name: string }> => {
+    if (instanceMap) return instanceMap;
+    instanceMap = new Map();
+    const poisoned = new Set<string>();
+    walk(root, (x) => {
+      if (x.type === 'assignment' || x.type === 'augmented_assignment') {
+        const left = field(x, 'left');
+        const right = field(x, 'right');
+        if (left?.type !== 'identifier') {
+          if (left) walk(left, (t) => (t.type === 'identifier' && poisoned.add(t.text), true));
+          return true;
+        }
+        const callee = x.type === 'assignment' && right?.type === 'call' ? field(right, 'function') : null;
+        let cls: { mod: PyModule; name: string } | undefined;
+        if (callee?.type === 'identifier' && !classes.has(callee.text)) {
+          const b = xf?.bindings.get(callee.text);
+          cls = b?.kind === 'symbol' ? resolveClass(b.path, b.name, 0) : undefined;
+        } else if (callee?.type === 'attribute') {
+          const b = xf?.bindings.get(dotted(field(callee, 'object')));
+          const cname = field(callee, 'attribute')?.text;
+          cls = b?.kind === 'module' && cname ? resolveClass(b.path, cname, 0) : undefined;
+        }
+        const prev = instanceMap!.get(left.text);
+        if (!cls || (prev && (prev.mod !== cls.mod || prev.name !== cls.name))) poisoned.add(left.text);
+        else instanceMap!.set(left.text, cls);
+      } else if (/^(for_statement|for_in_clause|with_item|named_expression|global_statement|nonlocal_statement)$/.test(x.type) || x.type === 'parameters' || x.type === 'lambda_parameters') {
+        walk(x.type === 'for_statement' || x.type === 'for_in_clause' ? field(x, 'left') ?? x : x.type === 'named_expression' ? field(x, 'name') ?? x : x, (t) => (t.type === 'identifier' && poisoned.add(t.text), true));
+      }
+      return true;
+    });
+    for (const p of poisoned) instanceMap.delete(p);
+    return instanceMap;
+  };
+
+  /** While probing: a call of this module's own function (`f(x)`), or of a method of the same class (`self.f(x)`). */
+  const ownCallee = (fn: Node, from: Unit): { mod: PyModule; name: string } | undefined => {
+    if (fn.type === 'identifier') return topLevel.has(fn.text) ? { mod: self, name: fn.text } : undefined;
+    const cls = classOf.get(from);
+    const name = fn.type === 'attribute' && field(fn, 'object')?.text === 'self' ? calleeName(fn) : undefined;
+    return cls && name && methods.has(`${cls}.${name}`) ? { mod: self, name: `${cls}.${name}` } : undefined;
+  };
+
+  const analyze = (u: Unit, mode: 'summary' | 'strong' | 'emit' | 'probe', probeRun?: ProbeRun): TV => {
     let env: Env = new Map();
     const lists = new Set<string>();
     const tarNames = new Set<string>();
@@ -304,6 +490,7 @@ export function checkPython(root: Node): RuleHit[] {
     const strong = strongParams.get(u.name);
     for (const p of u.params) {
       if (mode === 'summary') env.set(p, weakSource());
+      else if (mode === 'probe') env.set(p, p === probeRun?.param ? probeRun.taint : weakSource());
       else if (strong?.has(p) || (u.isRoute && p !== 'request' && p !== 'req')) env.set(p, strongSource());
       else env.set(p, weakSource());
     }
@@ -324,8 +511,9 @@ export function checkPython(root: Node): RuleHit[] {
       return true;
     });
 
-    const hit = (rule: string, n: Node, severity?: RuleHit['severity'], detail?: string): void => {
+    const hit = (rule: string, n: Node, severity?: RuleHit['severity'], detail?: string, from?: ProbeHit): void => {
       if (mode === 'emit') hits.push({ rule, startLine: line(n), endLine: endLine(n), severity, detail });
+      else if (mode === 'probe') probeRun?.out.push({ rule, startLine: line(n), endLine: endLine(n), severity, detail, at: from?.at, via: from?.via });
     };
     /** Request data: error; a caller's data built into the string: warning; data of unknown origin: a note. */
     const sev = (r: 'strong' | 'weak', t?: TV): RuleHit['severity'] =>
@@ -543,15 +731,19 @@ export function checkPython(root: Node): RuleHit[] {
       }
       // `is_editable(...)`, `has_perm(...)`: a predicate's answer is a boolean, whatever it was asked about.
       if (/^_*(is|has|can|should|may|must)_[a-z]/.test(calleeName(fn) ?? '')) return null;
-      // A function of this file: use its summary.
+      // A function of another staged module, or of this file: use its summary.
+      const ext = imported(fn);
       const own = fn.type === 'identifier' || (fn.type === 'attribute' && field(fn, 'object')?.text === 'self') ? calleeName(fn) : undefined;
-      const sum = own ? summaries.get(own) : undefined;
+      const sum = ext ? ext.mod.summary(ext.name) : own ? summaries.get(own) : undefined;
       if (sum) {
         if (!sum.ret) return null;
         if (sum.ret.strong) return strongSource();
         if (sum.ret.weak) {
           // The callee passes its arguments on, made safe for what it sanitized on the way.
           const a = sanitize(evalArgs(n), [...sum.ret.clean]);
+          // What came back through a call the callee cannot see into (a file read from the path it was
+          // given, a decoder) is derived from the arguments, not the arguments themselves.
+          if (a && sum.ret.indirect) return opaque(a);
           return a ? { ...a, built: a.built || sum.ret.built, html: a.html || sum.ret.html } : sum.ret.dyn ? dynSource() : null;
         }
         return { ...sum.ret, weak: false };
@@ -733,6 +925,7 @@ export function checkPython(root: Node): RuleHit[] {
           (algs && /["']none["']/i.test(algs.text));
         if (off) hit('py/jwt-no-verify', call);
       }
+      crossCall(call, fn);
       // CWE-79: data marked safe as HTML or written straight into the response.
       if (PY.htmlSinks.has(qn) && first) {
         const t = ev(first);
@@ -844,6 +1037,37 @@ export function checkPython(root: Node): RuleHit[] {
         return PY.runnerReceiver.test(lastSegment(recv).replace(/^_+/, '')) || /^(utils|processutils)$/.test(recv);
       }
       return false;
+    };
+
+    /**
+     * Request data handed to a function of another staged module (or, while probing, of this one):
+     * the sinks it reaches there are reported here, at the call, naming the sink's file and line.
+     */
+    const crossCall = (call: Node, fn: Node): void => {
+      if (mode !== 'emit' && mode !== 'probe') return;
+      const target = imported(fn) ?? (mode === 'probe' ? ownCallee(fn, u) : undefined);
+      if (!target) return;
+      const params = target.mod.params(target.name);
+      if (!params?.length) return;
+      const { pos, kw } = argsOf(call);
+      const given: Array<[string, Node]> = [];
+      pos.forEach((a, i) => {
+        if (i < params.length && a.type !== 'list_splat' && a.type !== 'dictionary_splat') given.push([params[i], a]);
+      });
+      for (const [k, v] of kw) if (params.includes(k)) given.push([k, v]);
+      const seen = new Set<string>();
+      for (const [param, a] of given) {
+        const t = ev(a);
+        if (!t?.strong) continue;
+        const arg: Taint = { ...t, weak: false, dyn: false, indirect: false };
+        for (const ph of target.mod.probe(target.name, param, arg)) {
+          const k = `${ph.rule}|${ph.at}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          const via = [`${target.name}()`, ...ph.via];
+          hit(ph.rule, call, ph.severity, `request data passed to ${via.join(' -> ')} reaches the sink at ${ph.at}`, { ...ph, via });
+        }
+      }
     };
 
     /** Calls in an expression, not inside nested scopes or nested statement blocks. */
@@ -1227,22 +1451,113 @@ export function checkPython(root: Node): RuleHit[] {
       return true;
     });
   }
-  if (callsOwn) {
-    // Return summaries (two rounds: helpers of helpers), then which parameters receive request data.
-    for (let round = 0; round < 2; round++) {
-      for (const u of units) if (u.node !== root) summaries.set(u.name, { ret: analyze(u, 'summary') });
+  /** Return summaries (two rounds: helpers of helpers). Reentrant: a cycle of modules sees the rounds done so far. */
+  let summaryState: 'none' | 'running' | 'done' = 'none';
+  const ensureSummaries = (): void => {
+    if (summaryState !== 'none') return;
+    summaryState = 'running';
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const u of units) if (u.node !== root) summaries.set(u.name, { ret: analyze(u, 'summary') });
+      }
+    } finally {
+      summaryState = 'done';
     }
-    for (let round = 0; round < 2; round++) {
-      const before = [...strongParams.values()].reduce((n, s) => n + s.size, 0);
-      for (const u of units) analyze(u, 'strong');
-      if ([...strongParams.values()].reduce((n, s) => n + s.size, 0) === before) break;
-    }
-  }
-  for (const u of units) analyze(u, 'emit');
+  };
 
-  credentials(root, hits);
-  cryptoAndRandomness(root, qualify, hits);
-  return hits;
+  const methodSummaries = new Map<string, Summary>();
+  const probes = new Map<string, ProbeHit[]>();
+  const baselines = new Map<string, Set<string>>();
+  const probing = new Set<string>();
+  const foundKey = (h: Found, sev: string): string => `${h.rule}|${h.startLine}|${sev}|${h.at ?? ''}`;
+  const severityOf = (h: Found): NonNullable<RuleHit['severity']> => h.severity ?? RULES.get(h.rule)?.severity ?? 'warning';
+
+  const probe = (name: string, param: string, taint: Taint): ProbeHit[] => {
+    const u = exported(name);
+    if (!u || !u.params.includes(param)) return [];
+    const key = `${name}|${param}|${taintKey(taint)}`;
+    const memo = probes.get(key);
+    if (memo) return memo;
+    // A cycle of calls (recursion, modules importing each other) ends here.
+    if (probing.has(key) || (xf && !xf.project.enter())) return [];
+    probing.add(key);
+    try {
+      ensureSummaries();
+      let base = baselines.get(name);
+      if (!base) {
+        const out: Found[] = [];
+        analyze(u, 'probe', { param: null, taint: null, out });
+        baselines.set(name, (base = new Set(out.map((h) => foundKey(h, severityOf(h))))));
+      }
+      const out: Found[] = [];
+      analyze(u, 'probe', { param, taint, out });
+      const res: ProbeHit[] = [];
+      const seen = new Set<string>();
+      for (const h of out) {
+        const sev = severityOf(h);
+        // Only what the caller's data adds, and only what would block: the function's own findings are its own.
+        if (sev === 'note' || base.has(foundKey(h, sev))) continue;
+        const at = h.at ?? `${modPath}:${h.startLine}`;
+        const k = `${h.rule}|${at}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        res.push({ rule: h.rule, severity: sev, at, via: h.via ?? [] });
+      }
+      probes.set(key, res);
+      return res;
+    } finally {
+      probing.delete(key);
+      xf?.project.leave();
+    }
+  };
+
+  let emitted: RuleHit[] | undefined;
+  const emit = (): RuleHit[] => {
+    if (emitted) return emitted;
+    if (callsOwn) {
+      ensureSummaries();
+      // Which parameters receive request data.
+      for (let round = 0; round < 2; round++) {
+        const before = [...strongParams.values()].reduce((n, s) => n + s.size, 0);
+        for (const u of units) analyze(u, 'strong');
+        if ([...strongParams.values()].reduce((n, s) => n + s.size, 0) === before) break;
+      }
+    }
+    for (const u of units) analyze(u, 'emit');
+    credentials(root, hits);
+    cryptoAndRandomness(root, qualify, hits);
+    return (emitted = hits);
+  };
+
+  const self: PyModule = {
+    path: modPath,
+    params: (name) => exported(name)?.params,
+    hasClass: (name) => classes.has(name),
+    summary: (name) => {
+      const u = exported(name);
+      if (!u) return undefined;
+      const method = !topLevel.has(name);
+      if (summaryState === 'none' || (method && !methodSummaries.has(name))) {
+        // Asked from another module: a nested analysis, bounded like a probe.
+        if (xf && !xf.project.enter()) return undefined;
+        try {
+          ensureSummaries();
+          // Same-file summaries are by bare name; a method's own is worked out for it alone.
+          if (method && !methodSummaries.has(name)) {
+            methodSummaries.set(name, { ret: null });
+            methodSummaries.set(name, { ret: analyze(u, 'summary') });
+          }
+        } finally {
+          xf?.project.leave();
+        }
+      }
+      return method ? methodSummaries.get(name) : summaries.get(name);
+    },
+    probe,
+    binding: (local) => xf?.bindings.get(local),
+    emit,
+  };
+  return self;
 }
 
 /** A path template: a placeholder right after a slash, and nothing that makes it a URL, markup or a sentence. */

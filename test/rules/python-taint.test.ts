@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBuiltinRules, nonProductLocation, runBuiltinRules } from '../../daemon/rules/engine.js';
+import { initBuiltinRules, runBuiltinRules } from '../../daemon/rules/engine.js';
+import { nonProductLocation } from '../../daemon/non-product.js';
 
 /**
  * The Python taint engine's behaviour, one vulnerable and one safe variant per feature: the safe
