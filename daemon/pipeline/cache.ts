@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../../shared/findings.js';
+import { buildVersion } from '../../shared/version.js';
 
 /*
- * Analyzer results by (analyzer id, analyzer version, effective analyzer config, path, blob id):
- * the same staged blob never goes through the same tool twice. In memory (bounded LRU) and on
+ * Analyzer results by (analyzer id, analyzer version, RefleXGen build, effective analyzer config,
+ * path, blob id): the same staged blob never goes through the same tool twice. In memory (bounded LRU) and on
  * disk in the state dir (one small file per key, written atomically), so a commit right after
  * `git add` and a daemon restart both hit it. Pending computations are shared too, so a check that
  * arrives while the watcher is analyzing the same blob waits for that run instead of starting
@@ -26,7 +27,9 @@ export function gitBlobId(content: Buffer | string): string {
 
 export function cacheKey(parts: { analyzer: string; version: string; config: unknown; path: string; blob: string; deps?: string }): string {
   // `deps`: a digest of the other files the result depends on (absent for a file judged alone).
-  const key = [parts.analyzer, parts.version, parts.config ?? null, parts.path, parts.blob];
+  // With this RefleXGen's version and build hash: The rules, and the mapping of every tool's output
+  // to findings, change with it; an upgrade must never answer from results the old code produced.
+  const key = [parts.analyzer, parts.version, buildVersion(), parts.config ?? null, parts.path, parts.blob];
   return createHash('sha256')
     .update(JSON.stringify(parts.deps ? [...key, parts.deps] : key))
     .digest('hex');

@@ -134,6 +134,32 @@ describe('edges of the change', () => {
     expect((JSON.parse((await check(repo)).stdout) as { verdict: string }).verdict).toBe('block');
   }, 60_000);
 
+  it('an upgraded RefleXGen never answers from results an older build cached on disk', async () => {
+    const own = makeHome();
+    try {
+      const repo = new TestRepo(own, { init: false });
+      repo.write('svc/hashing.py', mixed(4)['svc/hashing.py']);
+      repo.add('svc/hashing.py');
+      const as = async (build: string) => {
+        // The disk cache on (unlike the other tests), and a daemon of the given build.
+        const env = repo.env({ TMPDIR: tmp, REFLEXGEN_WATCH_DEBOUNCE_MS: '600000', REFLEXGEN_BUILD_ID: build });
+        const r = await runAsync(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), 'check', '--staged', '--format', 'json'], repo.dir, env);
+        const out = JSON.parse(r.stdout) as { analyzers: Array<{ id: string; cached?: number }> };
+        return out.analyzers.find((a) => a.id === 'builtin')?.cached ?? 0;
+      };
+      expect(await as('build-a')).toBe(0);
+      stopDaemon(own);
+      // Same build after a restart: answered from disk.
+      expect(await as('build-a')).toBe(1);
+      stopDaemon(own);
+      // Another build: analyzed again.
+      expect(await as('build-b')).toBe(0);
+    } finally {
+      stopDaemon(own);
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('a staged file above maxFileBytes is not analyzed and counts under failMode', async () => {
     const repo = new TestRepo(home, { init: false });
     repo.write('.reflexgenrc.json', JSON.stringify({ failMode: 'closed', maxFileBytes: 100_000 }));
