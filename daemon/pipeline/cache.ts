@@ -27,7 +27,7 @@ export function gitBlobId(content: Buffer | string): string {
 
 export function cacheKey(parts: { analyzer: string; version: string; config: unknown; path: string; blob: string; deps?: string }): string {
   // `deps`: a digest of the other files the result depends on (absent for a file judged alone).
-  // With this RefleXGen's version and build hash: The rules, and the mapping of every tool's output
+  // RefleXGen's own version and build hash are part of the key: the rules, and the mapping of every tool's output
   // to findings, change with it; an upgrade must never answer from results the old code produced.
   const key = [parts.analyzer, parts.version, buildVersion(), parts.config ?? null, parts.path, parts.blob];
   return createHash('sha256')
