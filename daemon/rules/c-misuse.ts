@@ -236,7 +236,7 @@ export function wrongReturnCheck(fn: FnInfo, file: FileInfo, hits: RuleHit[]): v
         why = `${f}() returns MAP_FAILED ((void *) -1) on failure, never NULL`;
       } else if ((f = firstIn(names, C.intReturning)) && isNull && unwrap(constSide)?.type !== 'number_literal') {
         why = `${f}() returns an int (-1 on failure), not a pointer: compare it with -1 or < 0, not NULL`;
-      } else if ((f = firstIn(names, C.unsignedReturning)) && k !== null && ((k === 0 && (op === '<' || op === '>=')) || (k < 0 && relational))) {
+      } else if ((f = firstIn(names, C.unsignedReturning)) && unwrapParens(fnSide)?.type !== 'cast_expression' && k !== null && ((k === 0 && (op === '<' || op === '>=')) || (k < 0 && relational))) {
         why = `${f}() returns an unsigned size: ${op} ${k} is ${op === '<' || op === '<=' ? 'never' : 'always'} true; compare it with the count you asked for`;
       } else if ((f = firstIn(names, C.eofReturning)) && k === 0 && !relational) {
         why = `${f}() returns EOF on failure and a non-negative value, possibly 0, on success: compare it with EOF`;
@@ -292,6 +292,25 @@ function typeWidth(t: string): number | null {
   return C.narrowTypes.get(k) ?? C.wideWidths.get(k) ?? null;
 }
 
+const pointerParamCache = new WeakMap<Node, Set<string>>();
+
+/** Parameters declared as pointers or arrays (FnInfo records only their base type). */
+function pointerParams(fn: FnInfo): Set<string> {
+  const cached = pointerParamCache.get(fn.body);
+  if (cached) return cached;
+  const out = new Set<string>();
+  let d: Node | null = fn.body.parent ? field(fn.body.parent, 'declarator') : null;
+  while (d && d.type !== 'function_declarator') d = field(d, 'declarator');
+  const plist = d ? field(d, 'parameters') : null;
+  for (const p of plist ? kids(plist) : []) {
+    const decl = field(p, 'declarator');
+    const name = declaratorName(decl);
+    if (name && decl && decl.type !== 'identifier') out.add(name);
+  }
+  pointerParamCache.set(fn.body, out);
+  return out;
+}
+
 /** Width in bytes of an expression's type where it is plain from the code, else null. */
 function exprWidth(n: Node | null, fn: FnInfo): number | null {
   const u = unwrapParens(n);
@@ -300,7 +319,7 @@ function exprWidth(n: Node | null, fn: FnInfo): number | null {
     case 'cast_expression':
       return typeWidth(field(u, 'type')?.text ?? '');
     case 'identifier':
-      return fn.arrays.has(u.text) ? null : typeWidth(fn.types.get(u.text) ?? '');
+      return fn.arrays.has(u.text) || pointerParams(fn).has(u.text) ? null : typeWidth(fn.types.get(u.text) ?? '');
     case 'call_expression':
       return C.callWidths.get(callName(u)) ?? null;
     case 'sizeof_expression':
@@ -333,20 +352,29 @@ function inputIn(n: Node, inputs: Set<string>): { name: string; call: boolean } 
   return found;
 }
 
+/** A size computed at run time: strlen() and the like, a size_t variable, or sizeof times a variable. */
 function sizeValued(n: Node, fn: FnInfo): boolean {
-  let found = false;
+  let size = false;
+  let sizeofSeen = false;
+  let runtime = false;
   walk(n, (x) => {
-    if (found) return false;
     if (x.type === 'binary_expression' && ['%', '&', '>>'].includes(operator(x))) return false;
-    if (x.type === 'sizeof_expression') found = true;
-    if (x.type === 'call_expression') {
-      if ((C.callWidths.get(callName(x)) ?? 0) >= 8) found = true;
+    if (x.type === 'sizeof_expression') {
+      sizeofSeen = true;
       return false;
     }
-    if (x.type === 'identifier' && /^(const )?(size_t|ssize_t|off_t|ptrdiff_t)$/.test(fn.types.get(x.text) ?? '')) found = true;
+    if (x.type === 'call_expression') {
+      if ((C.callWidths.get(callName(x)) ?? 0) >= 8) size = true;
+      runtime = true;
+      return false;
+    }
+    if (x.type === 'identifier' && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) {
+      runtime = true;
+      if (/^(const )?(size_t|ssize_t|off_t|ptrdiff_t)$/.test(fn.types.get(x.text) ?? '')) size = true;
+    }
     return true;
   });
-  return found;
+  return size || (sizeofSeen && runtime);
 }
 
 /**
@@ -382,7 +410,7 @@ export function numericTruncation(fn: FnInfo, hits: RuleHit[]): void {
     } else if (n.type === 'assignment_expression' && operator(n) === '=' && field(n, 'left')?.type === 'identifier') {
       const name = field(n, 'left')!.text;
       const v = field(n, 'right');
-      if (!fn.arrays.has(name) && unwrapParens(v)?.type !== 'cast_expression') check(n, typeWidth(fn.types.get(name) ?? ''), v, false);
+      if (!fn.arrays.has(name) && !pointerParams(fn).has(name) && unwrapParens(v)?.type !== 'cast_expression') check(n, typeWidth(fn.types.get(name) ?? ''), v, false);
     } else if (n.type === 'cast_expression') {
       check(n, typeWidth(field(n, 'type')?.text ?? ''), n, true);
     }
@@ -602,16 +630,20 @@ export function assignmentInCondition(fn: FnInfo, file: FileInfo, hits: RuleHit[
   });
 }
 
-/** CWE-482: a comparison whose result is thrown away (`x == 5;`): an assignment was meant. */
+/** CWE-482: an equality test whose result is thrown away (`x == 5;`): an assignment was meant. */
 export function comparisonAsStatement(fn: FnInfo, hits: RuleHit[]): void {
   walk(fn.body, (s) => {
     const exprs: Array<Node | null> = [];
     if (s.type === 'expression_statement') exprs.push(kids(s).find((k) => k.type !== 'comment') ?? null);
     else if (s.type === 'for_statement') exprs.push(field(s, 'initializer'), field(s, 'update'));
     else return true;
+    // Statements rebuilt by error recovery (an #ifdef inside an expression) are not what was written.
+    if (s.type === 'expression_statement' && !s.text.trimEnd().endsWith(';')) return true;
+    for (let p = s.parent; p; p = p.parent) if (p.type === 'ERROR') return true;
     for (const e of exprs) {
       const u = unwrapParens(e);
-      if (u?.type === 'binary_expression' && COMPARE.has(operator(u))) {
+      // Only ==: C++ streams overload < and > as statements, and `x != y;` is not a mistyped assignment.
+      if (u?.type === 'binary_expression' && operator(u) === '==') {
         hits.push({ rule: 'c/comparison-as-statement', startLine: line(u), endLine: endLine(u), detail: `\`${u.text.replace(/\s+/g, ' ').slice(0, 40)}\` compares and discards the result; did you mean =?` });
       }
     }
