@@ -596,35 +596,19 @@ function conditionOf(s: Node): Node | null {
 
 const CONDITIONAL = new Set(['if_statement', 'while_statement', 'do_statement', 'for_statement', 'conditional_expression']);
 
-/** The tested expression and the operands of && || ! inside it, without going into parentheses. */
-function testedParts(cond: Node, out: Node[]): void {
-  out.push(cond);
-  // An assignment under && || ! needs one pair of parentheses to parse at all; only a second pair is the idiom.
-  const operand = (n: Node | null): Node | null => (n?.type === 'parenthesized_expression' ? (kids(n).find((k) => k.type !== 'comment') ?? null) : n);
-  if (cond.type === 'binary_expression' && (operator(cond) === '&&' || operator(cond) === '||')) {
-    for (const side of [operand(field(cond, 'left')), operand(field(cond, 'right'))]) if (side) testedParts(side, out);
-  } else if (cond.type === 'unary_expression' && operator(cond) === '!') {
-    const a = operand(field(cond, 'argument'));
-    if (a) testedParts(a, out);
-  }
-}
-
 /**
  * CWE-481: `if (x = 5)` assigns a constant where a comparison was meant; the test is then always the
- * same. An assignment in a second pair of parentheses (`if ((p = next()))`) is the idiom for "assign
- * and test", and a non-constant right side is left alone too.
+ * same. As with gcc's -Wparentheses, only the whole tested expression counts: an assignment in a
+ * second pair of parentheses (`if ((p = next()))`) or inside && / || (`a && (seen = 1)`, where the
+ * parentheses are needed to parse at all) is written on purpose, and so is a non-constant right side.
  */
 export function assignmentInCondition(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
   walk(fn.body, (s) => {
     if (!CONDITIONAL.has(s.type)) return true;
     const cond = conditionOf(s);
     if (!cond) return true;
-    const parts: Node[] = [];
-    testedParts(cond, parts);
-    for (const p of parts) {
-      if (p.type === 'assignment_expression' && operator(p) === '=' && isConstant(field(p, 'right'), file)) {
-        hits.push({ rule: 'c/assignment-in-condition', startLine: line(p), endLine: endLine(p), detail: `\`${p.text.replace(/\s+/g, ' ').slice(0, 40)}\` assigns; did you mean ==?` });
-      }
+    if (cond.type === 'assignment_expression' && operator(cond) === '=' && isConstant(field(cond, 'right'), file)) {
+      hits.push({ rule: 'c/assignment-in-condition', startLine: line(cond), endLine: endLine(cond), detail: `\`${cond.text.replace(/\s+/g, ' ').slice(0, 40)}\` assigns; did you mean ==?` });
     }
     return true;
   });
