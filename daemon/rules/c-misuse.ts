@@ -461,7 +461,7 @@ function literalValues(arg: Node | null, fn: FnInfo, facts: MisuseFacts, depth =
     if (x.type === 'init_declarator' && declaratorName(field(x, 'declarator')) === u.text) v = field(x, 'value');
     else if (x.type === 'assignment_expression' && field(x, 'left')?.text === u.text) v = operator(x) === '=' ? field(x, 'right') : null;
     else if (x.type === 'call_expression' && /^(strcpy|wcscpy|strncpy|wcsncpy|strcat|wcscat|strncat|wcsncat|strlcpy|strlcat)$/.test(callName(x)) && unwrap(argList(x)[0] ?? null)?.text === u.text) v = argList(x)[1] ?? null;
-    else if (x.type === 'call_expression' && argList(x).some((a) => unwrap(a)?.text === u.text) && !/^(system|popen|_popen|_wsystem|_wpopen|exec\w*|_exec\w*|_wexec\w*|printf|puts|printLine|strlen)$/.test(callName(x))) {
+    else if (x.type === 'call_expression' && argList(x).some((a) => unwrap(a)?.text === u.text) && !readsOnly(callNames(x, facts))) {
       // Filled by some other call (fgets, read, snprintf...): not a literal.
       unknown = true;
       return false;
@@ -478,6 +478,11 @@ function literalValues(arg: Node | null, fn: FnInfo, facts: MisuseFacts, depth =
     return true;
   });
   return unknown || values.length === 0 ? null : values;
+}
+
+/** Calls that only run, load, print or measure a string: passing the variable to one does not change it. */
+function readsOnly(names: string[]): boolean {
+  return names.some((n) => C.pathSearchedRunners.has(n) || C.libraryLoaders.has(n) || C.formatArg.has(n) || C.stringCompares.test(n) || /^(puts|fputs|execl|execle|execv|execve|setenv|putenv)$/.test(n));
 }
 
 function absolutePath(s: string): boolean {
