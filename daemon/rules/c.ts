@@ -109,7 +109,7 @@ function fileInfo(root: Node): FileInfo {
   return { macros, globalArrays, externFns };
 }
 
-export function declaratorsOf(decl: Node): Node[] {
+function declaratorsOf(decl: Node): Node[] {
   const out: Node[] = [];
   for (const c of decl.children) {
     if (c.isNamed && decl.childForFieldName('type')?.id !== c.id && c.type !== 'storage_class_specifier' && c.type !== 'type_qualifier' && c.type !== 'comment') out.push(c);
@@ -189,7 +189,7 @@ export function boundedExpr(n: Node): boolean {
   return false;
 }
 
-export function isSourceCall(n: Node | null, file: FileInfo): boolean {
+function isSourceCall(n: Node | null, file: FileInfo): boolean {
   const u = unwrap(n);
   if (!u || u.type !== 'call_expression') return false;
   const name = callName(u);
@@ -213,7 +213,7 @@ function externalValue(n: Node, tainted: Set<string>, file: FileInfo): boolean {
   return found;
 }
 
-export function exits(s: Node | null): boolean {
+function exits(s: Node | null): boolean {
   if (!s) return false;
   if (s.type === 'compound_statement') {
     const body = kids(s).filter((k) => k.type !== 'comment');
@@ -227,7 +227,7 @@ export function exits(s: Node | null): boolean {
   return false;
 }
 
-export function mentions(n: Node | null, names: ReadonlySet<string>): boolean {
+function mentions(n: Node | null, names: ReadonlySet<string>): boolean {
   if (!n) return false;
   let found = false;
   walk(n, (x) => {
@@ -252,7 +252,7 @@ function* climb(n: Node, stop: Node): Generator<Step> {
   }
 }
 
-export function isIn(n: Node, container: Node | null): boolean {
+function isIn(n: Node, container: Node | null): boolean {
   return !!container && n.startIndex >= container.startIndex && n.endIndex <= container.endIndex;
 }
 
@@ -637,7 +637,7 @@ function stringWrites(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
 }
 
 // ------------------------------------------------------------------ CWE-476
-export function isTest(id: Node, stmtBoundary: Node): boolean {
+function isTest(id: Node, stmtBoundary: Node): boolean {
   for (const { child, parent } of climb(id, stmtBoundary)) {
     switch (parent.type) {
       case 'if_statement':
