@@ -192,7 +192,7 @@ const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=
 
 /**
  * A return value tested against what the function never returns on failure: a pointer result
- * compared with `< 0` or `-1`, an int result compared with NULL, a size_t result compared with
+ * compared with `< 0`, `>= 0` or `-1`, an int result compared with NULL, a size_t result compared with
  * `< 0`, a NULL test of mmap's MAP_FAILED, and `== 0` as the failure of fputs/putc (0 is success).
  */
 export function wrongReturnCheck(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
@@ -230,7 +230,9 @@ export function wrongReturnCheck(fn: FnInfo, file: FileInfo, hits: RuleHit[]): v
       const relational = op !== '==' && op !== '!=';
       let why: string | null = null;
       let f: string | null;
-      if ((f = firstIn(names, C.pointerReturning)) && k !== null && ((relational && k <= 0) || (!relational && k < 0))) {
+      // `p <= 0` and `p > 0` do separate NULL from the rest in practice; `< 0`, `>= 0` and `-1` never do.
+      const strict = op === '<' || op === '>=';
+      if ((f = firstIn(names, C.pointerReturning)) && k !== null && ((strict && k <= 0) || k < 0)) {
         why = `${f}() returns a pointer, NULL on failure: comparing it with ${op} ${k} does not detect the failure`;
       } else if ((f = firstIn(names, C.sentinelPointerReturning)) && (isNull || k === 0) && !relational) {
         why = `${f}() returns MAP_FAILED ((void *) -1) on failure, never NULL`;

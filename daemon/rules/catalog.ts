@@ -283,7 +283,7 @@ const rules: RuleMeta[] = [
     id: 'c/wrong-return-check',
     cwe: ['CWE-253'],
     severity: 'warning',
-    checks: 'a pointer result (fopen/malloc/fgets/getenv/strchr...) compared with < 0, <= 0 or == -1; an int result (open/socket/read/setuid...) compared with NULL; a size_t result (fread/fwrite/strlen) compared < 0; mmap/shmat tested against NULL; fputs/putc compared == 0',
+    checks: 'a pointer result (fopen/malloc/fgets/getenv/strchr...) compared with < 0, >= 0 or == -1; an int result (open/socket/read/setuid...) compared with NULL; a size_t result (fread/fwrite/strlen) compared < 0; mmap/shmat tested against NULL; fputs/putc compared == 0',
     message: 'The return value is tested against something the function does not return on failure, so the failure passes the test. Compare with the documented failure value: NULL for pointer results, -1 (or < 0) for POSIX int results, MAP_FAILED for mmap, EOF for fputs/putc, and the requested count for fread/fwrite.',
   },
   {
