@@ -1,9 +1,10 @@
 import { type Node, kids, field, line, endLine, walk, operator } from './ast.js';
 import type { RuleHit } from './catalog.js';
 import { C } from './data.js';
+import * as misuse from './c-misuse.js';
 
 /** Per-file facts shared by the rules: macros, global arrays, functions only declared here. */
-interface FileInfo {
+export interface FileInfo {
   macros: Map<string, number>;
   globalArrays: Map<string, number | null>;
   externFns: Set<string>;
@@ -11,7 +12,7 @@ interface FileInfo {
   nullChecked: Set<string>;
 }
 
-interface FnInfo {
+export interface FnInfo {
   body: Node;
   params: Set<string>;
   types: Map<string, string>;
@@ -25,12 +26,12 @@ interface FnInfo {
 const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);
 const RELATIONAL = new Set(['<', '<=', '>', '>=']);
 
-function unwrapParens(n: Node | null): Node | null {
+export function unwrapParens(n: Node | null): Node | null {
   while (n && n.type === 'parenthesized_expression') n = kids(n)[0] ?? null;
   return n;
 }
 
-function unwrap(n: Node | null): Node | null {
+export function unwrap(n: Node | null): Node | null {
   for (;;) {
     if (!n) return n;
     if (n.type === 'parenthesized_expression') n = kids(n)[0] ?? null;
@@ -39,7 +40,7 @@ function unwrap(n: Node | null): Node | null {
   }
 }
 
-function declaratorName(d: Node | null): string | null {
+export function declaratorName(d: Node | null): string | null {
   while (d) {
     if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
     // C++ `T& name` has no declarator field: the name is its last named child.
@@ -48,7 +49,7 @@ function declaratorName(d: Node | null): string | null {
   return null;
 }
 
-function numberOf(n: Node | null, macros: Map<string, number>): number | null {
+export function numberOf(n: Node | null, macros: Map<string, number>): number | null {
   const u = unwrap(n);
   if (!u) return null;
   if (u.type === 'number_literal') {
@@ -63,12 +64,12 @@ function numberOf(n: Node | null, macros: Map<string, number>): number | null {
   return null;
 }
 
-function callName(call: Node): string {
+export function callName(call: Node): string {
   const fn = field(call, 'function');
   return fn?.type === 'identifier' ? fn.text : '';
 }
 
-function argList(call: Node): Node[] {
+export function argList(call: Node): Node[] {
   const a = field(call, 'arguments');
   return a ? kids(a).filter((k) => k.type !== 'comment') : [];
 }
@@ -180,7 +181,7 @@ function fnInfo(fn: Node, file: FileInfo): FnInfo {
 }
 
 /** `x % N` / `x & MASK` cap the value: the bound CodeQL accepts as a guard. */
-function boundedExpr(n: Node): boolean {
+export function boundedExpr(n: Node): boolean {
   const u = unwrap(n);
   if (!u) return false;
   if (u.type === 'binary_expression') {
@@ -258,7 +259,7 @@ function isIn(n: Node, container: Node | null): boolean {
 }
 
 /** Whether some condition on the path to `n` (enclosing or an earlier early exit) mentions `names`. */
-function guarded(n: Node, body: Node, names: ReadonlySet<string>): boolean {
+export function guarded(n: Node, body: Node, names: ReadonlySet<string>): boolean {
   for (const { child, parent } of climb(n, body)) {
     switch (parent.type) {
       case 'if_statement':
@@ -323,7 +324,7 @@ function integerOverflow(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
       for (let p = n.parent; p && p.id !== fn.body.id; p = p.parent) {
         if (p.type === 'call_expression' && C.allocators.has(callName(p))) inAlloc = true;
       }
-      hits.push({ rule: 'c/integer-overflow', startLine: line(n), endLine: endLine(n), detail: inAlloc ? 'in an allocation size' : undefined });
+      hits.push({ rule: operator(n).startsWith('-') ? 'c/integer-underflow' : 'c/integer-overflow', startLine: line(n), endLine: endLine(n), detail: inAlloc ? 'in an allocation size' : undefined });
       return false;
     }
     return true;
@@ -1561,6 +1562,17 @@ export function checkC(root: Node): RuleHit[] {
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     wrappingBoundsChecks(fn, file, hits);
+    misuse.uncheckedReturn(fn, hits);
+    misuse.wrongReturnCheck(fn, file, hits);
+    misuse.divideByZero(fn, hits);
+    misuse.integerUnderflow(fn, hits);
+    misuse.numericTruncation(fn, hits);
+    misuse.toctou(fn, hits);
+    misuse.untrustedSearchPath(fn, hits);
+    misuse.pointerSubtraction(fn, file, hits);
+    misuse.assignmentInCondition(fn, file, hits);
+    misuse.comparisonAsStatement(fn, hits);
+    misuse.incorrectOperator(fn, hits);
     return false;
   });
   return hits;

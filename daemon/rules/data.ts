@@ -353,6 +353,89 @@ export const C = {
   /** Checks that return true when at least the length argument's bytes remain: [stream argument, length argument]. */
   streamCheckers: new Map<string, [number, number]>([['Stream_CheckAndLogRequiredLength', [1, 2]], ['Stream_CheckAndLogRequiredLengthWLog', [1, 2]], ['Stream_EnsureRemainingCapacity', [0, 1]]]),
   wideTypes: /\b(long\s+long|int64_t|uint64_t|__int128|double|long\s+double|intmax_t|uintmax_t)\b/,
+  /** Privilege and jail calls whose failure leaves the process with rights it meant to drop (CWE-252). */
+  privilegeCalls: new Set([
+    'setuid', 'setgid', 'seteuid', 'setegid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups', 'initgroups',
+    'chroot', 'chdir', 'fchdir', 'setfsuid', 'setfsgid',
+  ]),
+  /**
+   * Input calls that fill a buffer: index of the filled argument, or 'scan' for scanf-style calls that
+   * fill every `&x` / buffer after the format. Ignoring their result leaves the target unset on failure.
+   */
+  inputFills: new Map<string, number | 'scan'>([
+    ['read', 1], ['pread', 1], ['fread', 0], ['recv', 1], ['recvfrom', 1], ['fgets', 0], ['fgetws', 0], ['getline', 0],
+    ['scanf', 'scan'], ['fscanf', 'scan'], ['sscanf', 'scan'], ['wscanf', 'scan'], ['fwscanf', 'scan'], ['swscanf', 'scan'],
+  ]),
+  /** Functions returning a pointer, NULL on failure: comparing the result with < 0 or -1 never sees the failure (CWE-253). */
+  pointerReturning: new Set([
+    'fopen', 'fdopen', 'freopen', 'tmpfile', 'popen', 'malloc', 'calloc', 'realloc', 'reallocarray', 'aligned_alloc',
+    'strdup', 'strndup', 'fgets', 'fgetws', 'getenv', 'secure_getenv', 'strchr', 'strrchr', 'strstr', 'memchr', 'strpbrk',
+    'strtok', 'strtok_r', 'opendir', 'fdopendir', 'readdir', 'getpwnam', 'getpwuid', 'getgrnam', 'getgrgid', 'localtime',
+    'gmtime', 'gethostbyname', 'realpath', 'tmpnam', 'dlopen', 'dlsym', 'wcschr', 'wcsrchr', 'wcsstr', 'wcsdup',
+  ]),
+  /** Functions returning a pointer and a non-NULL sentinel ((void *)-1) on failure: a NULL test never sees it. */
+  sentinelPointerReturning: new Set(['mmap', 'mmap64', 'shmat']),
+  /** POSIX calls returning an int (-1 on failure): comparing the result with NULL is a pointer test of an int. */
+  intReturning: new Set([
+    'open', 'openat', 'creat', 'socket', 'socketpair', 'accept', 'accept4', 'bind', 'connect', 'listen', 'read', 'pread', 'write',
+    'pwrite', 'recv', 'recvfrom', 'recvmsg', 'send', 'sendto', 'sendmsg', 'setuid', 'setgid', 'seteuid', 'setegid', 'setresuid',
+    'setresgid', 'setgroups', 'initgroups', 'chdir', 'chroot', 'close', 'dup', 'dup2', 'pipe', 'fork', 'ioctl', 'fcntl', 'lseek',
+    'unlink', 'mkdir', 'rmdir', 'rename', 'remove', 'stat', 'lstat', 'fstat', 'access', 'chmod', 'chown', 'kill', 'setsockopt',
+    'getsockopt', 'select', 'poll', 'fputs', 'fputc', 'putc', 'puts', 'fclose', 'fflush', 'fseek', 'printf', 'fprintf',
+    'sprintf', 'snprintf',
+  ]),
+  /** Unsigned (size_t) results: `< 0` is never true and `>= 0` always is. */
+  unsignedReturning: new Set(['fread', 'fwrite', 'strlen', 'strnlen', 'wcslen', 'strspn', 'strcspn', 'mbstowcs', 'wcstombs', 'strftime', 'strxfrm']),
+  /** Functions returning EOF on failure and a non-negative value (possibly 0) on success: `== 0` is no failure test. */
+  eofReturning: new Set(['fputs', 'puts', 'fputc', 'putc', 'putchar', 'fputws', 'fputwc', 'putwc', 'putwchar', 'ungetc']),
+  /** Parsers of floating-point input: their result is as unknown as atoi's. */
+  floatInputs: new Set(['atof', 'strtod', 'strtof', 'strtold']),
+  /** Integer types two bytes wide or less (CWE-197 targets). */
+  narrowTypes: new Map<string, number>([
+    ['char', 1], ['signed char', 1], ['unsigned char', 1], ['int8_t', 1], ['uint8_t', 1], ['u8', 1], ['s8', 1], ['__u8', 1],
+    ['__s8', 1], ['guint8', 1], ['gint8', 1], ['gchar', 1], ['guchar', 1], ['BYTE', 1], ['UCHAR', 1], ['CHAR', 1],
+    ['short', 2], ['short int', 2], ['signed short', 2], ['unsigned short', 2], ['unsigned short int', 2], ['int16_t', 2],
+    ['uint16_t', 2], ['u16', 2], ['s16', 2], ['__u16', 2], ['__s16', 2], ['guint16', 2], ['gint16', 2], ['gshort', 2],
+    ['gushort', 2], ['WORD', 2], ['USHORT', 2], ['SHORT', 2],
+  ]),
+  /** Wider integer types, by size in bytes (LP64). */
+  wideWidths: new Map<string, number>([
+    ['int', 4], ['signed', 4], ['unsigned', 4], ['signed int', 4], ['unsigned int', 4], ['int32_t', 4], ['uint32_t', 4], ['u32', 4],
+    ['s32', 4], ['long', 8], ['long int', 8], ['unsigned long', 8], ['unsigned long int', 8], ['long long', 8], ['unsigned long long', 8],
+    ['int64_t', 8], ['uint64_t', 8], ['u64', 8], ['s64', 8], ['size_t', 8], ['ssize_t', 8], ['off_t', 8], ['ptrdiff_t', 8],
+    ['intptr_t', 8], ['uintptr_t', 8], ['intmax_t', 8], ['uintmax_t', 8], ['time_t', 8],
+  ]),
+  /** Result width of calls that produce a size or an input integer. */
+  callWidths: new Map<string, number>([
+    ['strlen', 8], ['strnlen', 8], ['wcslen', 8], ['strspn', 8], ['strcspn', 8], ['fread', 8], ['fwrite', 8], ['ftell', 8],
+    ['lseek', 8], ['strtol', 8], ['strtoul', 8], ['strtoll', 8], ['strtoull', 8], ['atol', 8], ['atoll', 8], ['atoi', 4],
+    ['rand', 4], ['random', 8], ['getchar', 4], ['fgetc', 4], ['getc', 4], ['ntohl', 4], ['read', 8], ['recv', 8],
+  ]),
+  /** Calls that test a path before it is used: [path argument]. */
+  pathChecks: new Map<string, number>([
+    ['access', 0], ['_access', 0], ['_waccess', 0], ['eaccess', 0], ['euidaccess', 0], ['stat', 0], ['lstat', 0], ['_stat', 0],
+    ['_wstat', 0], ['stat64', 0], ['lstat64', 0], ['faccessat', 1], ['fstatat', 1],
+  ]),
+  /** Calls that act on a path: [path argument]. After a check of the same path, the file may have changed in between. */
+  pathUses: new Map<string, number>([
+    ['open', 0], ['_open', 0], ['_wopen', 0], ['open64', 0], ['fopen', 0], ['_wfopen', 0], ['fopen64', 0], ['freopen', 0],
+    ['creat', 0], ['chmod', 0], ['chown', 0], ['lchown', 0], ['unlink', 0], ['_unlink', 0], ['remove', 0], ['rename', 0],
+    ['truncate', 0], ['link', 0], ['symlink', 1], ['openat', 1], ['execv', 0], ['execve', 0], ['utime', 0], ['utimes', 0],
+  ]),
+  /** Calls that run a program looked up through PATH (or the current directory): [command argument, whole shell command?]. */
+  pathSearchedRunners: new Map<string, [number, boolean]>([
+    ['system', [0, true]], ['_system', [0, true]], ['_wsystem', [0, true]], ['popen', [0, true]], ['_popen', [0, true]],
+    ['_wpopen', [0, true]], ['execlp', [0, false]], ['execvp', [0, false]], ['execvpe', [0, false]], ['_execlp', [0, false]],
+    ['_execvp', [0, false]], ['_wexeclp', [0, false]], ['_wexecvp', [0, false]], ['posix_spawnp', [1, false]],
+    ['WinExec', [0, true]], ['CreateProcessA', [1, true]], ['CreateProcessW', [1, true]], ['ShellExecuteA', [2, false]],
+  ]),
+  /** Library loaders: a relative name is looked up in the current directory first (Windows) or relative to it. */
+  libraryLoaders: new Map<string, number>([
+    ['LoadLibraryA', 0], ['LoadLibraryW', 0], ['LoadLibrary', 0], ['LoadLibraryExA', 0], ['LoadLibraryExW', 0], ['LoadLibraryEx', 0],
+    ['dlopen', 0],
+  ]),
+  /** Calls returning a pointer into their first argument (pointer arithmetic stays inside that array). */
+  pointerInto: new Set(['strchr', 'strrchr', 'strstr', 'memchr', 'strpbrk', 'wcschr', 'wcsrchr', 'wcsstr', 'rawmemchr', 'memrchr']),
 };
 
 // ---------------------------------------------------------------- JavaScript / TypeScript
