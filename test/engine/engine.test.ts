@@ -315,13 +315,16 @@ describe('repairRegion (real python parser, real bandit, test SQL checker, loopb
 
   it('budgetMs from config bounds a slow verifier too', async () => {
     fake.handler = model({ repairs: [FIXED] });
-    const slowVerify = async (c: string) => {
+    const baseline = await verify(FILE);
+    // The slow verifier answers with a result computed beforehand: a real verification starting 8 s later
+    // would run bandit (synchronously, blocking the event loop) in the middle of the next test.
+    const slowVerify = async () => {
       await new Promise((r) => setTimeout(r, 8_000));
-      return verify(c);
+      return baseline;
     };
     const x = await input();
     const t0 = Date.now();
-    const trail = await repairRegion(x, deps({ budgetMs: 800 }, { verify: slowVerify }), { baseline: await verify(FILE) });
+    const trail = await repairRegion(x, deps({ budgetMs: 800 }, { verify: slowVerify }), { baseline });
     expect(trail.status).toBe('budget-exhausted');
     expect(trail.error).toMatch(/during verification/);
     // It gave up at the budget instead of waiting for the verifier (8 s).
