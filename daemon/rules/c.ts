@@ -868,7 +868,16 @@ function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
       const owner = block.parent;
       if (owner?.type === 'if_statement') cur = owner;
       else if (owner?.type === 'else_clause' && owner.parent?.type === 'if_statement') cur = owner.parent;
-      else break;
+      else if (owner && LOOPS.has(owner.type) && field(owner, 'body')?.id === block.id) {
+        // The end of a loop's body without an exit: the next iteration runs the update, the condition and
+        // the body up to the release again, with the pointer still freed unless one of them reassigns it.
+        const head = [owner.type === 'for_statement' ? field(owner, 'update') : null, field(owner, 'condition')];
+        if (head.some((h) => h && scanUse(h, name, hits))) break;
+        for (const s of kids(block)) {
+          if (s.id === cur.id || scanUse(s, name, hits) || exits(s)) break;
+        }
+        break;
+      } else break;
     }
     return true;
   });
@@ -883,6 +892,13 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     if (x.text !== name || (x.type !== 'identifier' && x.type !== 'field_expression')) return true;
     const p = x.parent;
     if (p?.type === 'assignment_expression' && field(p, 'left')?.id === x.id) {
+      result = true;
+      return false;
+    }
+    // A declaration of the same name (a fresh variable in the next iteration of a loop) is not a use.
+    let d: Node | null = p;
+    while (d && (d.type === 'pointer_declarator' || d.type === 'array_declarator')) d = d.parent;
+    if (d && (d.type === 'init_declarator' || d.type === 'declaration') && x.type === 'identifier' && declaratorName(d.type === 'init_declarator' ? field(d, 'declarator') : x) === name) {
       result = true;
       return false;
     }
