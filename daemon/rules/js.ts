@@ -264,7 +264,8 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
     const staged = stagedTarget(fn);
     if (staged) {
       const r = ctx!.project.call(staged.path, staged.name, argNodes(n).map((a) => ev(a, env)));
-      if (r) return r.ret;
+      // A copy: the result is shared by every call with the same argument values, and facts are kept per value.
+      if (r) return copy(r.ret);
     }
     const method = fn.type === 'member_expression' ? field(fn, 'property')?.text ?? '' : '';
     const kinds = JS.kindSanitizers.get(qn) ?? JS.kindSanitizers.get(raw);

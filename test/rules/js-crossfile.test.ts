@@ -63,14 +63,17 @@ describe('helper sink in another file', () => {
     ['default import of a CommonJS module', `import db from './db';`, 'db.findUser(name)', 'module.exports = { findUser };\n'],
     ['default import + export default', `import find from './db';`, 'find(name)', 'export default findUser;\n'],
     ['renamed import', `import { findUser as lookup } from './db';`, 'lookup(name)', 'export { findUser };\n'],
+    ['require of module.exports = f', `const find = require('./db');`, 'find(name)', 'module.exports = findUser;\n'],
+    ['default import of export default {f}', `import db from './db.cjs';`, 'db.findUser(name)', 'export default { findUser };\n'],
   ];
   for (const [title, imp, call, exp] of shapes) {
     it(`${title}: blocks request data reaching SQL in the helper, at the call; the parameterised helper passes`, () => {
-      const vuln = { 'routes.js': ROUTE(imp, call), 'db.js': DB_SQL + exp };
+      const dbPath = imp.includes('db.cjs') ? 'db.cjs' : 'db.js';
+      const vuln = { 'routes.js': ROUTE(imp, call), [dbPath]: DB_SQL + exp };
       const got = added(vuln, 'js/sql-injection');
       expect(got.map(key)).toEqual([`routes.js:${CALL_LINE}`]);
-      expect(got[0].message).toMatch(/request data passed to \w+\(\) reaches the sink at db\.js:6/);
-      expect(runSet({ 'routes.js': ROUTE(imp, call), 'db.js': DB_SQL_SAFE + exp }).filter((f) => f.severity === 'error')).toEqual([]);
+      expect(got[0].message).toMatch(/request data passed to \w+\(\) reaches the sink at db\.c?js:6/);
+      expect(runSet({ 'routes.js': ROUTE(imp, call), [dbPath]: DB_SQL_SAFE + exp }).filter((f) => f.severity === 'error')).toEqual([]);
     });
   }
 
