@@ -104,4 +104,13 @@ exports.findUser = (name) => pool.query('SELECT * FROM users WHERE name = ?', [n
     expect(await check(cache, [js('routes.js', route('parseInt(req.query.name, 10)')), js('db.js', dbVuln)])).toEqual({ errors: [], cached: 0 });
     expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbVuln)])).toEqual({ errors: ['routes.js:5 js/sql-injection'], cached: 1 });
   });
+
+  it('repair verification judges a JS candidate with the module it requires', async () => {
+    const { makeVerifier } = await import('../../daemon/repair/verify.js');
+    const routes = js('routes.js', route('req.query.name'));
+    const verify = makeVerifier({ file: routes, config, cache: new ResultCache(undefined), peers: [routes, js('db.js', dbVuln)] });
+    const errors = (r: Awaited<ReturnType<typeof verify>>) => r.findings.filter((f) => f.tool === 'builtin' && f.severity === 'error').map((f) => `${f.file}:${f.startLine} ${f.ruleId}`);
+    expect(errors(await verify(route('req.query.name')))).toEqual(['routes.js:5 js/sql-injection']);
+    expect(errors(await verify(route('Number(req.query.name)')))).toEqual([]);
+  });
 });
