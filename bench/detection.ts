@@ -19,8 +19,9 @@ import { dedent, inFamily } from './analyzers.js';
  *     on a corpus of well-kept public projects, with the findings per rule. The corpus stays outside the
  *     repository; when it is missing the bench prints how to build it (CORPUS below) and skips (b).
  *
- * (c) With --cross-file: each corpus project's Python files as one staged set (taint followed through
- *     the imports between them), blocking findings per 1,000 lines next to the same files checked alone.
+ * (c) With --cross-file: each corpus project's Python files, and its JavaScript/TypeScript files, as one
+ *     staged set each (taint followed through the imports between them), blocking findings per 1,000
+ *     lines next to the same files checked alone.
  *
  * A measurement, not a test: it never fails on bad numbers.
  */
@@ -202,11 +203,13 @@ export function corpusFalseAlarms(corpus: string): CorpusResult | null {
 
 export interface CrossFileRow {
   repo: string;
+  /** Which of the project's files form the set. */
+  lang: 'python' | 'js';
   files: number;
   lines: number;
   /** Blocking findings with every file checked alone. */
   alone: number;
-  /** Blocking findings with the project's Python files as one staged set. */
+  /** Blocking findings with the project's files of that language as one staged set. */
   together: number;
   /** Milliseconds for the files alone, and as one set. */
   msAlone: number;
@@ -215,15 +218,22 @@ export interface CrossFileRow {
   added: string[];
 }
 
-/** The Python projects of the corpus, each as one staged set, against the same files checked alone. */
+const SET_LANGS: Record<CrossFileRow['lang'], readonly Language[]> = { python: ['python'], js: ['javascript', 'typescript'] };
+
+/** The Python and the JS/TS files of each corpus project, each as one staged set, against the same files checked alone. */
 export function crossFileFalseAlarms(corpus: string): CrossFileRow[] | null {
   const rows: CrossFileRow[] = [];
   for (const c of CORPUS) {
     const dir = join(corpus, c.repo.replace('/', '+'));
     if (!existsSync(dir)) return null;
-    const files = [...sourceFiles(dir)].filter((f) => languageOf(f) === 'python').map((f) => ({ path: relative(dir, f), language: 'python' as const, content: readFileSync(f, 'utf8') }));
+    for (const lang of ['python', 'js'] as const) {
+    const files: { path: string; language: Language; content: string }[] = [];
+    for (const f of sourceFiles(dir)) {
+      const language = languageOf(f);
+      if (language && SET_LANGS[lang].includes(language)) files.push({ path: relative(dir, f), language, content: readFileSync(f, 'utf8') });
+    }
     if (!files.length) continue;
-    const row: CrossFileRow = { repo: c.repo, files: files.length, lines: 0, alone: 0, together: 0, msAlone: 0, ms: 0, added: [] };
+    const row: CrossFileRow = { repo: c.repo, lang, files: files.length, lines: 0, alone: 0, together: 0, msAlone: 0, ms: 0, added: [] };
     const key = (f: Finding) => `${f.file}:${f.startLine} ${f.ruleId} ${f.severity}`;
     const before = new Set<string>();
     const t1 = performance.now();
@@ -251,6 +261,7 @@ export function crossFileFalseAlarms(corpus: string): CrossFileRow[] | null {
     }
     row.ms = Math.round(performance.now() - t0);
     rows.push(row);
+    }
   }
   return rows;
 }
@@ -306,15 +317,20 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const cross = args.crossFile ? crossFileFalseAlarms(args.corpus) : null;
   if (cross) {
     const kloc = (n: number, l: number) => (l ? ((1000 * n) / l).toFixed(2) : '-');
-    md.push('', '## Python projects as one staged set (--cross-file)', '', '| project | files | lines | blocking alone | per 1,000 | blocking as one set | per 1,000 | ms alone | ms as a set |', '|---|---|---|---|---|---|---|---|---|');
-    for (const r of cross) md.push(`| ${r.repo} | ${r.files} | ${r.lines} | ${r.alone} | ${kloc(r.alone, r.lines)} | ${r.together} | ${kloc(r.together, r.lines)} | ${r.msAlone} | ${r.ms} |`);
+    md.push('', '## Each project\'s Python files, and its JS/TS files, as one staged set (--cross-file)', '', '| project | files | lines | blocking alone | per 1,000 | blocking as one set | per 1,000 | ms alone | ms as a set |', '|---|---|---|---|---|---|---|---|---|');
+    for (const r of cross) md.push(`| ${r.repo} (${r.lang === 'js' ? 'JS/TS' : 'Python'}) | ${r.files} | ${r.lines} | ${r.alone} | ${kloc(r.alone, r.lines)} | ${r.together} | ${kloc(r.together, r.lines)} | ${r.msAlone} | ${r.ms} |`);
     const lines = cross.reduce((n, r) => n + r.lines, 0);
     const alone = cross.reduce((n, r) => n + r.alone, 0);
     const together = cross.reduce((n, r) => n + r.together, 0);
     md.push(`| all | ${cross.reduce((n, r) => n + r.files, 0)} | ${lines} | ${alone} | ${kloc(alone, lines)} | ${together} | ${kloc(together, lines)} | ${cross.reduce((n, r) => n + r.msAlone, 0)} | ${cross.reduce((n, r) => n + r.ms, 0)} |`);
+    for (const lang of ['python', 'js'] as const) {
+      const rs = cross.filter((r) => r.lang === lang);
+      const l = rs.reduce((n, r) => n + r.lines, 0);
+      if (rs.length) md.push(`| all ${lang === 'js' ? 'JS/TS' : 'Python'} | ${rs.reduce((n, r) => n + r.files, 0)} | ${l} | ${rs.reduce((n, r) => n + r.alone, 0)} | ${kloc(rs.reduce((n, r) => n + r.alone, 0), l)} | ${rs.reduce((n, r) => n + r.together, 0)} | ${kloc(rs.reduce((n, r) => n + r.together, 0), l)} | | |`);
+    }
     const addedAll = cross.flatMap((r) => r.added.map((a) => `${r.repo}/${a}`));
     if (addedAll.length) md.push('', 'Blocking findings the set adds:', '', ...addedAll.slice(0, 40).map((s) => `    ${s}`));
-  } else if (args.crossFile) md.push('', `## Python projects as one staged set: corpus missing under ${args.corpus}`);
+  } else if (args.crossFile) md.push('', `## Projects as one staged set: corpus missing under ${args.corpus}`);
   process.stdout.write(md.join('\n') + '\n');
 
   const out = resolve(args.out);

@@ -4,7 +4,9 @@ import { copyTree, type Node } from './ast.js';
 import { nonProductLocation } from '../non-product.js';
 import { RULES, type RuleHit } from './catalog.js';
 import { checkC, untypedDefinitions } from './c.js';
-import { checkJs } from './js.js';
+import { checkJs, jsModule, type JsCallResult, type JsModule, type JsProject } from './js.js';
+import { jsBindings, jsExports, jsSpecifiers, resolveJs } from './js-imports.js';
+import type { TV } from './taint.js';
 import { initParsers, parse } from './parser.js';
 import { importBindings, importSpecs, resolveSpec, type ImportSpec } from './py-imports.js';
 import { checkPython, pythonModule, type PyModule, type PyProject } from './python.js';
@@ -119,9 +121,17 @@ export class BuiltinRuleSet {
   private probes = 0;
   private depth = 0;
   private readonly project: PyProject;
+  private readonly js = new Map<string, RuleSource>();
+  private readonly jsModules = new Map<string, { mod: JsModule; exports: Map<string, Node> } | null>();
+  private readonly jsMemo = new Map<string, JsCallResult>();
+  private readonly jsActive = new Set<string>();
+  private readonly jsProject: JsProject;
 
   constructor(files: readonly RuleSource[]) {
     for (const f of files) if (f.language === 'python') this.python.set(f.path, f);
+    for (const f of files) if (isJs(f.language)) this.js.set(f.path, f);
+    const jsStaged = new Set(this.js.keys());
+    this.jsProject = { call: (path, name, args) => this.jsCall(jsStaged, path, name, args) };
     const staged = new Set(this.python.keys());
     this.project = {
       module: (path) => {
@@ -151,8 +161,64 @@ export class BuiltinRuleSet {
     };
   }
 
+  private jsModule(staged: ReadonlySet<string>, path: string): { mod: JsModule; exports: Map<string, Node> } | undefined {
+    if (this.jsModules.has(path)) return this.jsModules.get(path) ?? undefined;
+    const f = this.js.get(path);
+    if (!f) return undefined;
+    let m: { mod: JsModule; exports: Map<string, Node> } | null = null;
+    try {
+      const root = parseTree(f.path, f.language, f.content);
+      m = { mod: jsModule(root, { path, bindings: jsBindings(staged, path, root), project: this.jsProject }), exports: jsExports(root) };
+    } catch {
+      // Not followed; the check of that file itself reports why it could not be parsed.
+      m = null;
+    }
+    this.jsModules.set(path, m);
+    return m ?? undefined;
+  }
+
+  /**
+   * A staged JS/TS function analysed with the caller's argument values. Its hits are those the
+   * request data in the arguments causes: the same function with that data demoted to a caller's
+   * parameter must not produce them (those it reports in its own file already). A call back into a
+   * function still being analysed (a cycle), or past the bounds, is not followed.
+   */
+  private jsCall(staged: ReadonlySet<string>, path: string, name: string, args: TV[]): JsCallResult | undefined {
+    const m = this.jsModule(staged, path);
+    const fn = m?.exports.get(name);
+    if (!m || !fn) return undefined;
+    const key = `${path}\0${name}\0${args.map(signature).join('|')}`;
+    const memo = this.jsMemo.get(key);
+    if (memo) return memo;
+    const active = `${path}\0${name}`;
+    if (this.jsActive.has(active) || !this.project.enter()) return undefined;
+    this.jsActive.add(active);
+    try {
+      const run = m.mod.probe(fn, args);
+      let hits: typeof run.hits = [];
+      if (args.some((a) => a?.strong) && run.hits.length) {
+        const base = m.mod.probe(fn, args.map((a) => (a?.strong ? { ...a, strong: false, weak: true } : a)));
+        const known = new Set(base.hits.map((h) => `${h.rule}:${h.startLine}:${h.severity ?? ''}`));
+        hits = run.hits.filter((h) => !known.has(`${h.rule}:${h.startLine}:${h.severity ?? ''}`));
+      }
+      const out = { ret: run.ret, hits };
+      this.jsMemo.set(key, out);
+      return out;
+    } finally {
+      this.jsActive.delete(active);
+      this.project.leave();
+    }
+  }
+
   /** The findings of one file of the set. Throws where the file cannot be parsed. */
   run(path: string, language: Language, content: string): Finding[] {
+    const js = this.js.get(path);
+    if (isJs(language) && js && js.content === content) {
+      const m = this.jsModule(new Set(this.js.keys()), path);
+      if (!m) parseTree(path, language, content);
+      if (!m) throw new Error(`built-in rules: ${path} could not be analysed`);
+      return toFindings(path, m.mod.emit());
+    }
     const mine = this.python.get(path);
     if (language !== 'python' || !mine || mine.content !== content) return runBuiltinRules(path, language, content);
     const m = this.project.module(path);
@@ -161,6 +227,16 @@ export class BuiltinRuleSet {
     if (!m) throw new Error(`built-in rules: ${path} could not be analysed`);
     return toFindings(path, m.emit());
   }
+}
+
+function isJs(language: Language): boolean {
+  return language === 'javascript' || language === 'typescript';
+}
+
+/** A taint value as a memo key: everything the callee's analysis can read from it. */
+function signature(t: TV): string {
+  if (!t) return '-';
+  return `${+t.strong}${+t.weak}${+t.dyn}${+t.built}${+t.html}${+t.sqlText}${+t.normalized}${+t.joined}${+t.indirect}:${[...t.clean].sort().join(',')}`;
 }
 
 const specMemo = new Map<string, ImportSpec[]>();
@@ -181,10 +257,27 @@ function specsOf(f: RuleSource): ImportSpec[] {
   return v;
 }
 
+const jsSpecMemo = new Map<string, string[]>();
+
+/** The module specifiers of a JS/TS file, remembered by content. */
+function jsSpecsOf(f: RuleSource): string[] {
+  const key = createHash('sha1').update(f.path.endsWith('x') ? 'x' : '').update(f.content).digest('hex');
+  let v = jsSpecMemo.get(key);
+  if (v) return v;
+  try {
+    v = jsSpecifiers(parseTree(f.path, f.language, f.content));
+  } catch {
+    v = [];
+  }
+  if (jsSpecMemo.size >= MAX_SPEC_MEMO) jsSpecMemo.delete(jsSpecMemo.keys().next().value!);
+  jsSpecMemo.set(key, v);
+  return v;
+}
+
 /**
- * For each Python file of a check, the other staged files its findings can depend on: the staged
- * modules its imports name, and theirs in turn (a cycle ends where it started). A per-file result
- * is only as fresh as these files, so a cache must key on them too.
+ * For each Python or JS/TS file of a check, the other staged files its findings can depend on: the
+ * staged modules its imports name, and theirs in turn (a cycle ends where it started). A per-file
+ * result is only as fresh as these files, so a cache must key on them too.
  */
 export function builtinDependencies(files: readonly RuleSource[]): Map<string, string[]> {
   const py = files.filter((f) => f.language === 'python');
@@ -195,8 +288,18 @@ export function builtinDependencies(files: readonly RuleSource[]): Map<string, s
     for (const s of specsOf(f)) for (const p of resolveSpec(staged, f.path, s)) if (p !== f.path) out.add(p);
     direct.set(f.path, out);
   }
+  const js = files.filter((f) => isJs(f.language));
+  const jsStaged = new Set(js.map((f) => f.path));
+  for (const f of js) {
+    const out = new Set<string>();
+    for (const s of jsSpecsOf(f)) {
+      const p = resolveJs(jsStaged, f.path, s);
+      if (p && p !== f.path) out.add(p);
+    }
+    direct.set(f.path, out);
+  }
   const res = new Map<string, string[]>();
-  for (const f of py) {
+  for (const f of [...py, ...js]) {
     const seen = new Set<string>();
     const todo = [...(direct.get(f.path) ?? [])];
     while (todo.length) {

@@ -1,6 +1,7 @@
 import { type Node, kids, field, line, endLine, walk, dotted, lastSegment, qualifier } from './ast.js';
 import type { RuleHit } from './catalog.js';
 import { JS } from './data.js';
+import type { JsBinding } from './js-imports.js';
 import {
   type SinkKind, type TV, built, join, joinAll, normalized, opaque, reaches, sanitize, strongSource, weakSource,
 } from './taint.js';
@@ -75,6 +76,8 @@ function moduleAliases(root: Node): Map<string, string> {
   return alias;
 }
 
+const CHAIN = /^request data passed to (.+) reaches the sink at (\S+)$/;
+
 /** The identifier a member/call chain starts from: `res` for `res.status(200).send`. */
 function chainRoot(n: Node | null): Node | null {
   while (n) {
@@ -87,9 +90,40 @@ function chainRoot(n: Node | null): Node | null {
   return null;
 }
 
+/** A call into a staged module's export, as analysed there with the caller's argument values. */
+export interface JsCallResult {
+  ret: TV;
+  /** Sinks in the callee (or further down) that the arguments' request data reaches, at the callee's lines. */
+  hits: RuleHit[];
+}
+
+/** The other staged files, as one file's analysis sees them. */
+export interface JsProject {
+  /** Analyses `name` exported by the staged module `path` with `args`; undefined when it is not followed. */
+  call(path: string, name: string, args: TV[]): JsCallResult | undefined;
+}
+
+export interface JsContext {
+  path: string;
+  bindings: ReadonlyMap<string, JsBinding>;
+  project: JsProject;
+}
+
+/** One module's analysis: its own findings, and any of its functions analysed again with given arguments. */
+export interface JsModule {
+  emit(): RuleHit[];
+  probe(fn: Node, args: TV[]): { ret: TV; hits: RuleHit[] };
+}
+
 export function checkJs(root: Node): RuleHit[] {
+  return jsModule(root).emit();
+}
+
+export function jsModule(root: Node, ctx?: JsContext): JsModule {
   const alias = moduleAliases(root);
-  const hits: RuleHit[] = [];
+  let hits: RuleHit[] = [];
+  /** The values a function being probed returns; null outside a probe and inside nested functions. */
+  let returns: TV[] | null = null;
   const usesChildProcess = [...alias.values()].some((m) => m.startsWith('child_process'));
 
   const qualify = qualifier(alias);
@@ -227,6 +261,12 @@ export function checkJs(root: Node): RuleHit[] {
     const raw = dotted(fn);
     const qn = qualify(fn);
     const args = () => joinAll(argNodes(n).map((a) => ev(a, env)));
+    const staged = stagedTarget(fn);
+    if (staged) {
+      const r = ctx!.project.call(staged.path, staged.name, argNodes(n).map((a) => ev(a, env)));
+      // A copy: the result is shared by every call with the same argument values, and facts are kept per value.
+      if (r) return copy(r.ret);
+    }
     const method = fn.type === 'member_expression' ? field(fn, 'property')?.text ?? '' : '';
     const kinds = JS.kindSanitizers.get(qn) ?? JS.kindSanitizers.get(raw);
     if (kinds) return sanitize(args(), kinds);
@@ -260,9 +300,44 @@ export function checkJs(root: Node): RuleHit[] {
     return a && (a.strong || a.weak) ? opaque(a) : null;
   };
 
+  /** The staged module's export a callee names: `f(...)` of an imported f, `db.f(...)` of an imported module. */
+  const stagedTarget = (fn: Node): JsBinding | null => {
+    if (!ctx) return null;
+    if (fn.type === 'identifier') {
+      const b = ctx.bindings.get(fn.text);
+      return b ? { path: b.path, name: b.name === '*' ? 'default' : b.name } : null;
+    }
+    if (fn.type === 'member_expression') {
+      const obj = field(fn, 'object');
+      const prop = field(fn, 'property')?.text;
+      const b = obj?.type === 'identifier' ? ctx.bindings.get(obj.text) : undefined;
+      // `import db from './db'` of a CommonJS module is its exports object too.
+      if (b && prop && (b.name === '*' || b.name === 'default')) return { path: b.path, name: prop };
+    }
+    return null;
+  };
+
+  /** Request data passed into a staged helper that reaches a sink there: reported here, at the call. */
+  const checkStagedCall = (call: Node, fn: Node, env: Map<string, TV>): void => {
+    const t = stagedTarget(fn);
+    if (!t) return;
+    const vals = argNodes(call).map((a) => ev(a, env));
+    if (!vals.some((v) => v?.strong)) return;
+    const r = ctx!.project.call(t.path, t.name, vals);
+    if (!r) return;
+    for (const h of r.hits) {
+      // A hit that itself came through a call further down keeps its chain and the sink's place.
+      const deeper = CHAIN.exec(h.detail ?? '');
+      const via = deeper ? `${t.name}() -> ${deeper[1]}` : `${t.name}()`;
+      const at = deeper ? deeper[2] : `${t.path}:${h.startLine}`;
+      hit(h.rule, call, h.severity, `request data passed to ${via} reaches the sink at ${at}`);
+    }
+  };
+
   const checkCall = (call: Node, env: Map<string, TV>, isNew: boolean): void => {
     const fn = field(call, isNew ? 'constructor' : 'function');
     if (!fn) return;
+    if (!isNew) checkStagedCall(call, fn, env);
     const raw = dotted(fn);
     const qn = qualify(fn);
     const seg = lastSegment(qn);
@@ -647,10 +722,22 @@ export function checkJs(root: Node): RuleHit[] {
         }
       }
       const body = field(n, 'body');
-      if (body) visit(body, inner);
+      const outer = returns;
+      returns = null;
+      try {
+        if (body) visit(body, inner);
+      } finally {
+        returns = outer;
+      }
       return;
     }
     switch (n.type) {
+      case 'return_statement': {
+        for (const k of kids(n)) visit(k, env);
+        const e = kids(n).find((k) => k.type !== 'comment') ?? null;
+        if (returns && e) returns.push(ev(e, env));
+        return;
+      }
       case 'variable_declarator': {
         const value = field(n, 'value');
         if (value) visit(value, env);
@@ -713,6 +800,37 @@ export function checkJs(root: Node): RuleHit[] {
     }
   };
 
-  visit(root, new Map());
-  return hits;
+  return {
+    emit(): RuleHit[] {
+      hits = [];
+      visit(root, new Map());
+      return hits;
+    },
+    probe(fn: Node, args: TV[]): { ret: TV; hits: RuleHit[] } {
+      const savedHits = hits;
+      const savedReturns = returns;
+      hits = [];
+      returns = [];
+      try {
+        const env = new Map<string, TV>();
+        const params = field(fn, 'parameters') ?? field(fn, 'parameter');
+        const list = params ? (params.type === 'identifier' ? [params] : kids(params).filter((k) => k.type !== 'comment')) : [];
+        list.forEach((p, i) => {
+          const pat = field(p, 'pattern') ?? p;
+          // A rest parameter takes every argument from its position on.
+          bindPattern(pat, pat.type === 'rest_pattern' ? joinAll(args.slice(i)) : args[i] ?? null, env);
+        });
+        const body = field(fn, 'body');
+        if (body) {
+          visit(body, env);
+          // An arrow function's expression body is its return value.
+          if (body.type !== 'statement_block') returns.push(ev(body, env));
+        }
+        return { ret: joinAll(returns), hits };
+      } finally {
+        hits = savedHits;
+        returns = savedReturns;
+      }
+    },
+  };
 }

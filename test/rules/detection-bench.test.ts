@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORPUS, corpusFalseAlarms, pairTable } from '../../bench/detection.js';
+import { CORPUS, corpusFalseAlarms, crossFileFalseAlarms, pairTable } from '../../bench/detection.js';
 import { initBuiltinRules } from '../../daemon/rules/engine.js';
 
 /** The measurement code of `npm run eval:detection`, on pairs and a corpus small enough to check by hand. */
@@ -48,5 +48,17 @@ describe('eval:detection', () => {
     expect(r.nonBlocking).toBe(1);
     expect(r.byRule).toEqual({ 'py/command-injection': 1 });
     expect(r.perKloc).toBeCloseTo(1000 / 12, 5);
+  });
+
+  it('--cross-file measures a project\'s JS files as one set next to the same files alone', () => {
+    const root = join(dir, 'corpus-js');
+    for (const c of CORPUS) mkdirSync(join(root, c.repo.replace('/', '+')), { recursive: true });
+    const p = join(root, CORPUS[0].repo.replace('/', '+'));
+    writeFileSync(join(p, 'routes.js'), "const { run } = require('./run');\napp.get('/x', (req, res) => run(req.query.c));\n");
+    writeFileSync(join(p, 'run.js'), "const cp = require('child_process');\nexports.run = (c) => cp.exec('ls ' + c);\n");
+    const rows = crossFileFalseAlarms(root)!;
+    expect(rows.map((r) => ({ repo: r.repo, lang: r.lang, files: r.files, alone: r.alone, together: r.together, added: r.added }))).toEqual([
+      { repo: CORPUS[0].repo, lang: 'js', files: 2, alone: 0, together: 1, added: ['routes.js:2 js/command-injection error'] },
+    ]);
   });
 });

@@ -73,3 +73,44 @@ describe('repair verification', () => {
     expect(fixed.findings.filter((f) => f.tool === 'builtin' && f.severity === 'error')).toEqual([]);
   });
 });
+
+describe('cross-file JavaScript results and the cache', () => {
+  const route = (arg: string) => `const express = require('express');
+const db = require('./db');
+const app = express();
+app.get('/u', (req, res) => {
+  res.json(db.findUser(${arg}));
+});
+`;
+  const dbVuln = `const pool = require('mysql').createPool({});
+exports.findUser = (name) => pool.query("SELECT * FROM users WHERE name = '" + name + "'");
+`;
+  const dbSafe = `const pool = require('mysql').createPool({});
+exports.findUser = (name) => pool.query('SELECT * FROM users WHERE name = ?', [name]);
+`;
+  const js = (path: string, content: string): SourceFile => ({ path, absPath: `/nonexistent/${path}`, language: 'javascript', content });
+
+  it('a change to the required module alone re-checks the requiring file', async () => {
+    const cache = new ResultCache(undefined);
+    expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbSafe)])).toEqual({ errors: [], cached: 0 });
+    // routes.js is unchanged; a key without db.js would answer it from the cache with no finding.
+    expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbVuln)])).toEqual({ errors: ['routes.js:5 js/sql-injection'], cached: 0 });
+    expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbVuln)])).toEqual({ errors: ['routes.js:5 js/sql-injection'], cached: 2 });
+    expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbSafe)])).toEqual({ errors: [], cached: 2 });
+  });
+
+  it('a route analysed while its module was answered from the cache still reads that module', async () => {
+    const cache = new ResultCache(undefined);
+    expect(await check(cache, [js('routes.js', route('parseInt(req.query.name, 10)')), js('db.js', dbVuln)])).toEqual({ errors: [], cached: 0 });
+    expect(await check(cache, [js('routes.js', route('req.query.name')), js('db.js', dbVuln)])).toEqual({ errors: ['routes.js:5 js/sql-injection'], cached: 1 });
+  });
+
+  it('repair verification judges a JS candidate with the module it requires', async () => {
+    const { makeVerifier } = await import('../../daemon/repair/verify.js');
+    const routes = js('routes.js', route('req.query.name'));
+    const verify = makeVerifier({ file: routes, config, cache: new ResultCache(undefined), peers: [routes, js('db.js', dbVuln)] });
+    const errors = (r: Awaited<ReturnType<typeof verify>>) => r.findings.filter((f) => f.tool === 'builtin' && f.severity === 'error').map((f) => `${f.file}:${f.startLine} ${f.ruleId}`);
+    expect(errors(await verify(route('req.query.name')))).toEqual(['routes.js:5 js/sql-injection']);
+    expect(errors(await verify(route('Number(req.query.name)')))).toEqual([]);
+  });
+});
