@@ -38,7 +38,8 @@ beforeAll(() => {
 });
 afterAll(() => {
   stopDaemon(home);
-  rmSync(home, { recursive: true, force: true });
+  // A stopped daemon may still be finishing a cache write: retry a directory that is not empty yet.
+  rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('a mixed .py + .c + .js commit', () => {
@@ -156,7 +157,7 @@ describe('edges of the change', () => {
       expect(await as('build-b')).toBe(0);
     } finally {
       stopDaemon(own);
-      rmSync(own, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   }, 90_000);
 
