@@ -6,7 +6,7 @@ import { RULES, type RuleHit } from './catalog.js';
 import { checkC, untypedDefinitions } from './c.js';
 import { checkJs, jsModule, type JsCallResult, type JsModule, type JsProject } from './js.js';
 import { jsBindings, jsExports, jsSpecifiers, resolveJs } from './js-imports.js';
-import type { TV } from './taint.js';
+import { signature, type TV } from './taint.js';
 import { initParsers, parse } from './parser.js';
 import { importBindings, importSpecs, resolveSpec, type ImportSpec } from './py-imports.js';
 import { checkPython, pythonModule, type PyModule, type PyProject } from './python.js';
@@ -58,7 +58,7 @@ export function runBuiltinRules(path: string, language: Language, content: strin
         break;
       case 'javascript':
       case 'typescript':
-        hits = checkJs(root);
+        hits = checkJs(root, path);
         break;
       default:
         hits = [];
@@ -233,11 +233,6 @@ function isJs(language: Language): boolean {
   return language === 'javascript' || language === 'typescript';
 }
 
-/** A taint value as a memo key: everything the callee's analysis can read from it. */
-function signature(t: TV): string {
-  if (!t) return '-';
-  return `${+t.strong}${+t.weak}${+t.dyn}${+t.built}${+t.html}${+t.sqlText}${+t.normalized}${+t.joined}${+t.indirect}:${[...t.clean].sort().join(',')}`;
-}
 
 const specMemo = new Map<string, ImportSpec[]>();
 const MAX_SPEC_MEMO = 4000;

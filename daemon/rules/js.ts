@@ -3,7 +3,7 @@ import type { RuleHit } from './catalog.js';
 import { JS } from './data.js';
 import type { JsBinding } from './js-imports.js';
 import {
-  type SinkKind, type TV, built, join, joinAll, normalized, opaque, reaches, sanitize, strongSource, weakSource,
+  type SinkKind, type TV, built, join, joinAll, normalized, opaque, reaches, sanitize, signature, strongSource, weakSource,
 } from './taint.js';
 
 const FUNCTIONS = new Set([
@@ -77,6 +77,9 @@ function moduleAliases(root: Node): Map<string, string> {
 }
 
 const CHAIN = /^request data passed to (.+) reaches the sink at (\S+)$/;
+/** Bounds on following calls to a file's own functions: how deep, and how many analyses per file. */
+const MAX_LOCAL_DEPTH = 8;
+const MAX_LOCAL_PROBES = 2000;
 
 /** The identifier a member/call chain starts from: `res` for `res.status(200).send`. */
 function chainRoot(n: Node | null): Node | null {
@@ -115,11 +118,12 @@ export interface JsModule {
   probe(fn: Node, args: TV[]): { ret: TV; hits: RuleHit[] };
 }
 
-export function checkJs(root: Node): RuleHit[] {
-  return jsModule(root).emit();
+/** `path` names the file in the messages of findings reached through its own helpers. */
+export function checkJs(root: Node, path?: string): RuleHit[] {
+  return jsModule(root, undefined, path).emit();
 }
 
-export function jsModule(root: Node, ctx?: JsContext): JsModule {
+export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'this-file'): JsModule {
   const alias = moduleAliases(root);
   let hits: RuleHit[] = [];
   /** The values a function being probed returns; null outside a probe and inside nested functions. */
@@ -267,6 +271,10 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
       // A copy: the result is shared by every call with the same argument values, and facts are kept per value.
       if (r) return copy(r.ret);
     }
+    if (fn.type === 'identifier' && localFns.has(fn.text)) {
+      const l = localCall(fn, argNodes(n).map((a) => ev(a, env)));
+      if (l) return copy(l.r.ret);
+    }
     const method = fn.type === 'member_expression' ? field(fn, 'property')?.text ?? '' : '';
     const kinds = JS.kindSanitizers.get(qn) ?? JS.kindSanitizers.get(raw);
     if (kinds) return sanitize(args(), kinds);
@@ -300,6 +308,56 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
     return a && (a.strong || a.weak) ? opaque(a) : null;
   };
 
+  /**
+   * Functions this file defines at its top level (`function f(...)`, `const f = (...) => ...`, also
+   * exported ones): a call to one is analysed with the caller's argument values, as a call into another
+   * staged module is. Bounded per file; a call back into a function still being analysed is not followed.
+   */
+  const localFns = new Map<string, Node>();
+  for (const top of kids(root)) {
+    const decl = top.type === 'export_statement' ? field(top, 'declaration') : top;
+    if (!decl) continue;
+    if (decl.type === 'function_declaration' || decl.type === 'generator_function_declaration') {
+      const name = field(decl, 'name')?.text;
+      if (name) localFns.set(name, decl);
+    } else if (decl.type === 'lexical_declaration' || decl.type === 'variable_declaration') {
+      for (const d of kids(decl)) {
+        const name = field(d, 'name');
+        const value = field(d, 'value');
+        if (d.type === 'variable_declarator' && name?.type === 'identifier' && value && /^(arrow_function|function_expression|function)$/.test(value.type)) localFns.set(name.text, value);
+      }
+    }
+  }
+  const localMemo = new Map<string, JsCallResult>();
+  const localActive = new Set<number>();
+  let localProbes = 0;
+  const localCall = (fn: Node, vals: TV[]): { name: string; r: JsCallResult } | undefined => {
+    if (fn.type !== 'identifier' || ctx?.bindings.has(fn.text)) return undefined;
+    const target = localFns.get(fn.text);
+    if (!target || localActive.has(target.id) || localActive.size >= MAX_LOCAL_DEPTH) return undefined;
+    const key = `${target.id}\0${vals.map(signature).join('|')}`;
+    const memo = localMemo.get(key);
+    if (memo) return { name: fn.text, r: memo };
+    if (localProbes >= MAX_LOCAL_PROBES) return undefined;
+    localProbes++;
+    localActive.add(target.id);
+    try {
+      const run = self.probe(target, vals);
+      let found: RuleHit[] = [];
+      if (vals.some((a) => a?.strong) && run.hits.length) {
+        // Only what the request data causes: the helper's own findings for a caller's data stay in its body.
+        const base = self.probe(target, vals.map((a) => (a?.strong ? { ...a, strong: false, weak: true } : a)));
+        const known = new Set(base.hits.map((h) => `${h.rule}:${h.startLine}:${h.severity ?? ''}`));
+        found = run.hits.filter((h) => !known.has(`${h.rule}:${h.startLine}:${h.severity ?? ''}`));
+      }
+      const r = { ret: run.ret, hits: found };
+      localMemo.set(key, r);
+      return { name: fn.text, r };
+    } finally {
+      localActive.delete(target.id);
+    }
+  };
+
   /** The staged module's export a callee names: `f(...)` of an imported f, `db.f(...)` of an imported module. */
   const stagedTarget = (fn: Node): JsBinding | null => {
     if (!ctx) return null;
@@ -320,7 +378,19 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
   /** Request data passed into a staged helper that reaches a sink there: reported here, at the call. */
   const checkStagedCall = (call: Node, fn: Node, env: Map<string, TV>): void => {
     const t = stagedTarget(fn);
-    if (!t) return;
+    if (!t) {
+      if (fn.type !== 'identifier' || !localFns.has(fn.text)) return;
+      const vals = argNodes(call).map((a) => ev(a, env));
+      if (!vals.some((v) => v?.strong)) return;
+      const l = localCall(fn, vals);
+      for (const h of l?.r.hits ?? []) {
+        const deeper = CHAIN.exec(h.detail ?? '');
+        const via = deeper ? `${l!.name}() -> ${deeper[1]}` : `${l!.name}()`;
+        const at = deeper ? deeper[2] : `${ownPath}:${h.startLine}`;
+        hit(h.rule, call, h.severity, `request data passed to ${via} reaches the sink at ${at}`);
+      }
+      return;
+    }
     const vals = argNodes(call).map((a) => ev(a, env));
     if (!vals.some((v) => v?.strong)) return;
     const r = ctx!.project.call(t.path, t.name, vals);
@@ -800,7 +870,7 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
     }
   };
 
-  return {
+  const self: JsModule = {
     emit(): RuleHit[] {
       hits = [];
       visit(root, new Map());
@@ -833,4 +903,5 @@ export function jsModule(root: Node, ctx?: JsContext): JsModule {
       }
     },
   };
+  return self;
 }

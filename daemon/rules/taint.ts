@@ -135,3 +135,9 @@ export function reaches(t: TV, kind: SinkKind, accept: 'strong' | 'weak' | 'dyn'
   if (mode === 'dyn' && t.dyn && t.built) return 'weak';
   return null;
 }
+
+/** A taint value as a memo key: everything the callee's analysis can read from it. */
+export function signature(t: TV): string {
+  if (!t) return '-';
+  return `${+t.strong}${+t.weak}${+t.dyn}${+t.built}${+t.html}${+t.sqlText}${+t.normalized}${+t.joined}${+t.indirect}:${[...t.clean].sort().join(',')}`;
+}
