@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseConfig, type Config } from '../shared/config.js';
 import type { Finding, Language } from '../shared/findings.js';
 import { packageRoot } from '../shared/paths.js';
@@ -11,7 +11,7 @@ import type { Analyzer, AnalyzerRun, SourceFile } from '../daemon/analyzers/type
 import { demoteNonProduct } from '../daemon/non-product.js';
 import { atLeast } from '../daemon/pipeline/scope.js';
 import { mergeFindings } from '../daemon/suppressions.js';
-import { CORPUS } from './detection.js';
+import { CORPUS, sourceFiles } from './detection.js';
 
 /*
  * `npm run eval:analyzers`: per CWE and analyzer, how often vulnerable code is flagged and how
@@ -304,20 +304,11 @@ interface CorpusReport {
   samples: string[];
 }
 
-const CORPUS_MAX_FILE_BYTES = 1_000_000;
-
-async function projectFiles(dir: string, rel = ''): Promise<SourceFile[]> {
+async function projectFiles(dir: string): Promise<SourceFile[]> {
   const out: SourceFile[] = [];
-  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-    if (e.name === '.git' || e.name === 'node_modules') continue;
-    const path = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await projectFiles(dir, path)));
-    else if (e.isFile()) {
-      const language = languageOf(e.name);
-      if (!language) continue;
-      const content = await readFile(join(dir, path), 'utf8');
-      if (Buffer.byteLength(content) <= CORPUS_MAX_FILE_BYTES) out.push({ path, absPath: join(dir, path), language, content });
-    }
+  for (const absPath of sourceFiles(dir)) {
+    const path = relative(dir, absPath).split(sep).join('/');
+    out.push({ path, absPath, language: languageOf(absPath)!, content: await readFile(absPath, 'utf8') });
   }
   return out;
 }

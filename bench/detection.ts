@@ -151,7 +151,8 @@ export interface CorpusResult {
   samples: string[];
 }
 
-function* sourceFiles(dir: string): Generator<string> {
+/** The analyzable source files under `dir` (no `.git` or `node_modules`, at most 1 MB each), sorted. */
+export function* sourceFiles(dir: string): Generator<string> {
   for (const name of readdirSync(dir).sort()) {
     if (name === '.git' || name === 'node_modules') continue;
     const p = join(dir, name);

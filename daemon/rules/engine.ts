@@ -1,10 +1,10 @@
 import type { Finding, Language } from '../../shared/findings.js';
 import { createHash } from 'node:crypto';
 import { copyTree, type Node } from './ast.js';
-import { nonProductLocation } from '../non-product.js';
+import { demoteNonProduct } from '../non-product.js';
 import { RULES, type RuleHit } from './catalog.js';
 import { checkC, untypedDefinitions } from './c.js';
-import { checkJs, jsModule, type JsCallResult, type JsModule, type JsProject } from './js.js';
+import { checkJs, jsModule, probeWithRequestData, type JsCallResult, type JsModule, type JsProject } from './js.js';
 import { jsBindings, jsExports, jsSpecifiers, resolveJs } from './js-imports.js';
 import { signature, type TV } from './taint.js';
 import { initParsers, parse } from './parser.js';
@@ -69,7 +69,6 @@ export function runBuiltinRules(path: string, language: Language, content: strin
 
 function toFindings(path: string, hits: RuleHit[]): Finding[] {
   const seen = new Set<string>();
-  const where = nonProductLocation(path);
   const out: Finding[] = [];
   for (const h of hits.sort((a, b) => a.startLine - b.startLine || a.rule.localeCompare(b.rule))) {
     const meta = RULES.get(h.rule);
@@ -77,20 +76,20 @@ function toFindings(path: string, hits: RuleHit[]): Finding[] {
     const key = `${h.rule}:${h.startLine}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const severity = h.severity ?? meta.severity;
-    const message = h.detail ? `${meta.message} (${h.detail})` : meta.message;
     out.push({
       tool: BUILTIN_TOOL,
       ruleId: meta.id,
       cwe: [...meta.cwe],
-      severity: where ? 'note' : severity,
+      severity: h.severity ?? meta.severity,
       file: path,
       startLine: h.startLine,
       endLine: Math.max(h.startLine, h.endLine),
-      message: where ? `[in test/example code: ${where}; would be ${severity} elsewhere] ${message}` : message,
+      message: h.detail ? `${meta.message} (${h.detail})` : meta.message,
     });
   }
-  return out;
+  // The pipeline demotes every tool's findings in test and example code; the rules' own callers (the
+  // benches, the fixtures) see the same through the same function.
+  return demoteNonProduct(out);
 }
 
 /** One file of a check, as the rules see it. */
@@ -194,14 +193,7 @@ export class BuiltinRuleSet {
     if (this.jsActive.has(active) || !this.project.enter()) return undefined;
     this.jsActive.add(active);
     try {
-      const run = m.mod.probe(fn, args);
-      let hits: typeof run.hits = [];
-      if (args.some((a) => a?.strong) && run.hits.length) {
-        const base = m.mod.probe(fn, args.map((a) => (a?.strong ? { ...a, strong: false, weak: true } : a)));
-        const known = new Set(base.hits.map((h) => `${h.rule}:${h.startLine}:${h.severity ?? ''}`));
-        hits = run.hits.filter((h) => !known.has(`${h.rule}:${h.startLine}:${h.severity ?? ''}`));
-      }
-      const out = { ret: run.ret, hits };
+      const out = probeWithRequestData(m.mod, fn, args);
       this.jsMemo.set(key, out);
       return out;
     } finally {
@@ -234,40 +226,35 @@ function isJs(language: Language): boolean {
 }
 
 
-const specMemo = new Map<string, ImportSpec[]>();
 const MAX_SPEC_MEMO = 4000;
 
-/** The import statements of a Python file, remembered by content (a check asks again for every cached file). */
-function specsOf(f: RuleSource): ImportSpec[] {
-  const key = createHash('sha1').update(f.content).digest('hex');
-  let v = specMemo.get(key);
-  if (v) return v;
+/**
+ * What `extract` reads from a file's syntax tree, remembered by content (a check asks again for every
+ * cached file); a file that does not parse gives `fallback`.
+ */
+function memoByContent<T>(memo: Map<string, T>, f: RuleSource, extract: (root: Node) => T, fallback: T): T {
+  // JSX files parse with another grammar than the same text in a .js file.
+  const key = createHash('sha1').update(f.path.endsWith('x') ? 'x' : '').update(f.content).digest('hex');
+  let v = memo.get(key);
+  if (v !== undefined) return v;
   try {
-    v = importSpecs(parseTree(f.path, f.language, f.content));
+    v = extract(parseTree(f.path, f.language, f.content));
   } catch {
-    v = [];
+    v = fallback;
   }
-  if (specMemo.size >= MAX_SPEC_MEMO) specMemo.delete(specMemo.keys().next().value!);
-  specMemo.set(key, v);
+  if (memo.size >= MAX_SPEC_MEMO) memo.delete(memo.keys().next().value!);
+  memo.set(key, v);
   return v;
 }
 
+const specMemo = new Map<string, ImportSpec[]>();
 const jsSpecMemo = new Map<string, string[]>();
 
-/** The module specifiers of a JS/TS file, remembered by content. */
-function jsSpecsOf(f: RuleSource): string[] {
-  const key = createHash('sha1').update(f.path.endsWith('x') ? 'x' : '').update(f.content).digest('hex');
-  let v = jsSpecMemo.get(key);
-  if (v) return v;
-  try {
-    v = jsSpecifiers(parseTree(f.path, f.language, f.content));
-  } catch {
-    v = [];
-  }
-  if (jsSpecMemo.size >= MAX_SPEC_MEMO) jsSpecMemo.delete(jsSpecMemo.keys().next().value!);
-  jsSpecMemo.set(key, v);
-  return v;
-}
+/** The import statements of a Python file. */
+const specsOf = (f: RuleSource): ImportSpec[] => memoByContent(specMemo, f, importSpecs, []);
+
+/** The module specifiers of a JS/TS file. */
+const jsSpecsOf = (f: RuleSource): string[] => memoByContent(jsSpecMemo, f, jsSpecifiers, []);
 
 /**
  * For each Python or JS/TS file of a check, the other staged files its findings can depend on: the

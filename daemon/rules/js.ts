@@ -119,6 +119,19 @@ export interface JsModule {
 }
 
 /** `path` names the file in the messages of findings reached through its own helpers. */
+/**
+ * `fn` analysed with the caller's argument values, keeping only the hits the request data among them
+ * causes: the same run with that data demoted to a caller's parameter must not produce them (the
+ * function's findings for a caller's data are reported in its own body already).
+ */
+export function probeWithRequestData(mod: JsModule, fn: Node, args: TV[]): JsCallResult {
+  const run = mod.probe(fn, args);
+  if (!args.some((a) => a?.strong) || run.hits.length === 0) return { ret: run.ret, hits: [] };
+  const key = (h: RuleHit): string => `${h.rule}:${h.startLine}:${h.severity ?? ''}`;
+  const known = new Set(mod.probe(fn, args.map((a) => (a?.strong ? { ...a, strong: false, weak: true } : a))).hits.map(key));
+  return { ret: run.ret, hits: run.hits.filter((h) => !known.has(key(h))) };
+}
+
 export function checkJs(root: Node, path?: string): RuleHit[] {
   return jsModule(root, undefined, path).emit();
 }
@@ -342,15 +355,7 @@ export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'th
     localProbes++;
     localActive.add(target.id);
     try {
-      const run = self.probe(target, vals);
-      let found: RuleHit[] = [];
-      if (vals.some((a) => a?.strong) && run.hits.length) {
-        // Only what the request data causes: the helper's own findings for a caller's data stay in its body.
-        const base = self.probe(target, vals.map((a) => (a?.strong ? { ...a, strong: false, weak: true } : a)));
-        const known = new Set(base.hits.map((h) => `${h.rule}:${h.startLine}:${h.severity ?? ''}`));
-        found = run.hits.filter((h) => !known.has(`${h.rule}:${h.startLine}:${h.severity ?? ''}`));
-      }
-      const r = { ret: run.ret, hits: found };
+      const r = probeWithRequestData(self, target, vals);
       localMemo.set(key, r);
       return { name: fn.text, r };
     } finally {
