@@ -682,3 +682,105 @@ export function incorrectOperator(fn: FnInfo, hits: RuleHit[]): void {
     return true;
   });
 }
+
+// ------------------------------------------------------------------ CWE-190: overflow before widening
+/** Width of an integer literal or a macro standing for one: `int` unless suffixed L/LL. */
+function literalWidth(n: Node | null, file: FileInfo): number | null {
+  const u = unwrapParens(n);
+  if (!u) return null;
+  if (u.type === 'number_literal') return /[lL]/.test(u.text) ? 8 : /^[-+]?(0[xX][0-9a-fA-F]+|\d+)[uU]?$/.test(u.text) ? 4 : null;
+  if (u.type === 'identifier' && (file.macros.has(u.text) || /^[A-Z][A-Z0-9_]*$/.test(u.text))) return 4;
+  return null;
+}
+
+function operandWidth(n: Node | null, fn: FnInfo, file: FileInfo): number | null {
+  const lit = literalWidth(n, file);
+  if (lit !== null) return lit;
+  const u = unwrapParens(n);
+  // An element of a narrow array or pointer: `buf[i]` with `uint8_t *buf`.
+  if (u?.type === 'subscript_expression') {
+    const a = unwrap(field(u, 'argument'));
+    if (a?.type === 'identifier') {
+      const t = (fn.types.get(a.text) ?? '').replace(/\*$/, '');
+      if (fn.arrays.has(a.text) || pointerParams(fn).has(a.text) || (fn.types.get(a.text) ?? '').endsWith('*')) return typeWidth(t);
+    }
+    return null;
+  }
+  const w = exprWidth(n, fn);
+  return w === null ? null : Math.max(w, 4);
+}
+
+/**
+ * A product or left shift computed in 32 bits and only then stored in, cast to or returned as a 64-bit
+ * integer: the multiplication overflows before the widening that was meant to make room for it
+ * (`uint64_t size = w * h;`, `(u64)(len << bits)`, `off = BLOCK * index` with an int index). Widen an
+ * operand first: `(uint64_t)w * h`. Only operands whose types the code states, or literals, count.
+ */
+export function overflowBeforeWidening(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const constant = (n: Node | null): boolean => literalWidth(n, file) !== null || isConstant(n, file);
+  const returnWidth = ((): number | null => {
+    const def = fn.body.parent;
+    const t = def ? field(def, 'type')?.text ?? '' : '';
+    let d = def ? field(def, 'declarator') : null;
+    return d?.type === 'pointer_declarator' ? null : typeWidth(t);
+  })();
+  walk(fn.body, (n) => {
+    if (n.type !== 'binary_expression' || !['*', '<<'].includes(operator(n))) return true;
+    const l = field(n, 'left');
+    const r = field(n, 'right');
+    // A struct field's type is not in the function; next to an operand known to be 32-bit it is taken as one.
+    const fieldOr = (o: Node | null, w: number | null): number | null => (w === null && unwrapParens(o)?.type === 'field_expression' ? 4 : w);
+    let lw = operandWidth(l, fn, file);
+    let rw = operator(n) === '<<' ? 4 : operandWidth(r, fn, file);
+    if (lw !== null && rw === null) rw = fieldOr(r, rw);
+    else if (rw !== null && lw === null && operator(n) === '*') lw = fieldOr(l, lw);
+    if (lw === null || rw === null || lw > 4 || rw > 4) return true;
+    if (operator(n) === '*' ? constant(l) && constant(r) : constant(r)) return true;
+    // Doubling a count or scaling by a few bytes stays far from 2^31; a block size or a stride may not.
+    const small = (o: Node | null): boolean => {
+      const k = constant(o) ? numberOf(o, file.macros) : null;
+      return k !== null && Math.abs(k) < 256;
+    };
+    if (operator(n) === '*' && (small(l) || small(r))) return true;
+    // Where the 32-bit result is converted: through parentheses and further 32-bit sums.
+    let at: Node = n;
+    let p = n.parent;
+    while (p && (p.type === 'parenthesized_expression' || (p.type === 'binary_expression' && ['+', '-', '*', '<<'].includes(operator(p))))) {
+      if (p.type === 'binary_expression') {
+        const other = field(p, 'left')?.id === at.id ? field(p, 'right') : field(p, 'left');
+        const ow = operandWidth(other, fn, file);
+        if (ow === null || ow > 4) return false;
+      }
+      at = p;
+      p = p.parent;
+    }
+    let target: number | null = null;
+    let how = '';
+    if (p?.type === 'init_declarator' && field(p, 'value')?.id === at.id && field(p, 'declarator')?.type === 'identifier') {
+      const decl = p.parent;
+      target = decl?.type === 'declaration' ? typeWidth(field(decl, 'type')?.text ?? '') : null;
+      how = `stored in the ${target}-byte \`${field(p, 'declarator')!.text}\``;
+    } else if (p?.type === 'assignment_expression' && field(p, 'right')?.id === at.id && ['=', '+=', '-='].includes(operator(p))) {
+      const left = unwrap(field(p, 'left'));
+      if (left?.type === 'identifier' && !pointerParams(fn).has(left.text) && !fn.arrays.has(left.text)) {
+        target = typeWidth(fn.types.get(left.text) ?? '');
+        how = `stored in the ${target}-byte \`${left.text}\``;
+      }
+    } else if (p?.type === 'cast_expression') {
+      target = typeWidth(field(p, 'type')?.text ?? '');
+      how = `cast to ${field(p, 'type')?.text} only afterwards`;
+    } else if (p?.type === 'return_statement') {
+      target = returnWidth;
+      how = `returned as a ${target}-byte value`;
+    }
+    if (target === null || target < 8) return false;
+    const names = new Set<string>();
+    for (const o of [l, r]) {
+      const u = unwrap(o);
+      if (u?.type === 'identifier') names.add(u.text);
+    }
+    if (names.size && guarded(n, fn.body, names)) return false;
+    hits.push({ rule: 'c/overflow-before-widening', startLine: line(n), endLine: endLine(n), detail: `\`${n.text.replace(/\s+/g, ' ').slice(0, 60)}\` is computed in 32 bits and ${how}` });
+    return false;
+  });
+}

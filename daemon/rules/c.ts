@@ -2,6 +2,7 @@ import { type Node, kids, field, line, endLine, walk, operator } from './ast.js'
 import type { RuleHit } from './catalog.js';
 import { C } from './data.js';
 import * as misuse from './c-misuse.js';
+import { fixedOffsetReads, uncheckedCopyLength } from './c-lengths.js';
 
 /** Per-file facts shared by the rules: macros, global arrays, functions only declared here. */
 export interface FileInfo {
@@ -215,7 +216,7 @@ function externalValue(n: Node, tainted: Set<string>, file: FileInfo): boolean {
   return found;
 }
 
-function exits(s: Node | null): boolean {
+export function exits(s: Node | null): boolean {
   if (!s) return false;
   if (s.type === 'compound_statement') {
     const body = kids(s).filter((k) => k.type !== 'comment');
@@ -1578,11 +1579,14 @@ export function checkC(root: Node): RuleHit[] {
     sizeofPointer(n, hits);
     formatStrings(fn, hits);
     wrappingBoundsChecks(fn, file, hits);
+    uncheckedCopyLength(fn, file, hits);
+    fixedOffsetReads(n, fn, file, hits);
     misuse.uncheckedReturn(fn, hits);
     misuse.wrongReturnCheck(fn, file, hits);
     misuse.divideByZero(fn, hits);
     misuse.integerUnderflow(fn, hits);
     misuse.numericTruncation(fn, hits);
+    misuse.overflowBeforeWidening(fn, file, hits);
     misuse.toctou(fn, hits);
     misuse.untrustedSearchPath(fn, hits);
     misuse.pointerSubtraction(fn, file, hits);

@@ -252,6 +252,27 @@ const rules: RuleMeta[] = [
     message: 'The index is not checked against both bounds before this write. Guard it with if (i >= 0 && i < SIZE), use < rather than <= for the loop bound, and test a decrementing index (i > 0) in the loop condition.',
   },
   {
+    id: 'c/unchecked-copy-length',
+    cwe: ['CWE-805', 'CWE-787'],
+    severity: 'warning',
+    checks: 'memcpy/memmove/strncpy/read/recv... into (or memcmp/strncmp of) a fixed-size local or global array with a length taken from a parameter, a field of one, or input data, that no condition before the call compares with anything',
+    message: 'The length of this copy comes from the caller or the data and is never compared with the destination\'s size. Check it first, e.g. if (len > sizeof buf) return -1;',
+  },
+  {
+    id: 'c/unchecked-fixed-read',
+    cwe: ['CWE-125'],
+    severity: 'warning',
+    checks: 'a byte buffer passed with its length (f(const uint8_t *buf, size_t len)) read at a fixed offset (buf[3], *(buf + 3)) before any test of the length',
+    message: 'This reads a fixed offset of a buffer whose length has not been tested: a shorter input is read past its end. Test the length first, e.g. if (len < 4) return -1;',
+  },
+  {
+    id: 'c/overflow-before-widening',
+    cwe: ['CWE-190', 'CWE-681'],
+    severity: 'warning',
+    checks: 'a multiplication or left shift of 32-bit (or narrower) operands whose result is then stored in, cast to or returned as a 64-bit integer, with no range check of its operands before',
+    message: 'This product is computed in 32 bits and overflows before it is widened. Widen an operand first, e.g. (uint64_t)w * h, or check the operands\' range.',
+  },
+  {
     id: 'c/unbounded-buffer-write',
     cwe: ['CWE-787', 'CWE-120'],
     severity: 'error',

@@ -310,6 +310,10 @@ export const C = {
   ]),
   /** A function named like this tears its object down: fields it frees are not expected to be reset. */
   teardownName: /(free|destroy|release|cleanup|clean_up|clear|dispose|fini|finalize|deinit|uninit|delete|del|close|teardown|dtor|unref|put|exit|shutdown|remove|reset|drop|kill|unload|unregister)/i,
+  /** Element types of byte buffers: what a (buffer, length) parameter pair carries. */
+  byteTypes: /^(const\s+)?(unsigned\s+char|signed\s+char|char|u?int8_t|u8|ut8|uchar|guint8|guchar|gchar|byte|BYTE|UINT8|Byte|Bytef|void|uint8|u_char|u_int8_t|jbyte|xmlChar)$/,
+  /** Integer types a buffer's length is passed as. */
+  sizeTypes: /^(const\s+)?(size_t|ssize_t|int|unsigned|unsigned\s+int|long|unsigned\s+long|u?int(32|64)_t|u32|u64|ut32|ut64|uint|DWORD|UINT32|UINT|gsize|gssize|guint|gint|uInt|uLong|socklen_t|off_t)$/,
   /** Functions taking a buffer and its length: [buffer argument, length argument]. */
   sizeArgs: new Map<string, [number, number]>([
     ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
@@ -404,6 +408,12 @@ export const C = {
     ['s32', 4], ['long', 8], ['long int', 8], ['unsigned long', 8], ['unsigned long int', 8], ['long long', 8], ['unsigned long long', 8],
     ['int64_t', 8], ['uint64_t', 8], ['u64', 8], ['s64', 8], ['size_t', 8], ['ssize_t', 8], ['off_t', 8], ['ptrdiff_t', 8],
     ['intptr_t', 8], ['uintptr_t', 8], ['intmax_t', 8], ['uintmax_t', 8], ['time_t', 8],
+    ['__u32', 4], ['__s32', 4], ['uint', 4], ['UINT', 4], ['UINT32', 4], ['INT32', 4], ['DWORD', 4], ['guint', 4], ['gint', 4],
+    ['guint32', 4], ['gint32', 4], ['ut32', 4], ['st32', 4], ['OPJ_UINT32', 4], ['OPJ_INT32', 4], ['uInt', 4],
+    ['__u64', 8], ['__s64', 8], ['loff_t', 8], ['sector_t', 8], ['blkcnt_t', 8], ['gint64', 8], ['guint64', 8], ['gsize', 8],
+    ['gssize', 8], ['goffset', 8], ['ut64', 8], ['st64', 8], ['OPJ_UINT64', 8], ['OPJ_INT64', 8], ['OPJ_SIZE_T', 8],
+    ['OPJ_OFF_T', 8], ['MagickSizeType', 8], ['MagickOffsetType', 8], ['int64', 8], ['uint64', 8], ['UINT64', 8], ['INT64', 8],
+    ['LONGLONG', 8], ['ULONGLONG', 8], ['DWORD64', 8], ['QWORD', 8], ['__int64', 8], ['unsigned __int64', 8], ['Int64', 8],
   ]),
   /** Result width of calls that produce a size or an input integer. */
   callWidths: new Map<string, number>([

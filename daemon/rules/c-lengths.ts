@@ -1,0 +1,262 @@
+import { type Node, field, line, endLine, walk, operator } from './ast.js';
+import type { RuleHit } from './catalog.js';
+import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorName, exits, numberOf, unwrap } from './c.js';
+import { C } from './data.js';
+
+/*
+ * Lengths that come from the caller or from the data, used to copy into (or compare against) a
+ * buffer of fixed size with nothing on the way comparing them to anything. The classic overflow of
+ * parsers and protocol handlers (CWE-805): `memcpy(buf, src, hdr->len)` where `buf` is a local or
+ * global array, fixed by `if (hdr->len > sizeof buf) return`.
+ */
+
+const norm = (t: string): string => t.replace(/\s+/g, '');
+
+/** The array a destination expression points into: `buf`, `buf + k`, `&buf[k]`. */
+function fixedArray(n: Node | null, fn: FnInfo, file: FileInfo): string | null {
+  let u = unwrap(n);
+  if (u?.type === 'binary_expression' && operator(u) === '+') u = unwrap(field(u, 'left'));
+  else if (u?.type === 'pointer_expression' && u.text.startsWith('&')) {
+    const sub = unwrap(field(u, 'argument'));
+    u = sub?.type === 'subscript_expression' ? unwrap(field(sub, 'argument')) : null;
+  }
+  if (u?.type !== 'identifier') return null;
+  return fn.arrays.has(u.text) || file.globalArrays.has(u.text) ? u.text : null;
+}
+
+/** The run-time leaves of a length: variables and `p->field` paths, not constants or macros. */
+function leaves(n: Node, file: FileInfo): string[] {
+  const out: string[] = [];
+  walk(n, (x) => {
+    if (x.type === 'field_expression') {
+      out.push(norm(x.text));
+      return false;
+    }
+    if (x.type === 'call_expression') {
+      for (const a of argList(x)) out.push(...leaves(a, file));
+      return false;
+    }
+    if (x.type === 'identifier' && !file.macros.has(x.text) && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) out.push(x.text);
+    return true;
+  });
+  return out;
+}
+
+/** A length that is bounded by construction: sizeof, a constant, a minimum, a mask or modulus. */
+function bounded(n: Node, file: FileInfo): boolean {
+  if (numberOf(n, file.macros) !== null) return true;
+  let found = false;
+  walk(n, (x) => {
+    if (found) return false;
+    if (x.type === 'sizeof_expression' || boundedExpr(x)) found = true;
+    if (x.type === 'call_expression' && /^(min|min_t|umin|FFMIN|MIN|MIN2|std::min)$/i.test(callName(x))) found = true;
+    if (x.type === 'conditional_expression') found = true;
+    return !found;
+  });
+  return found;
+}
+
+/** Base variable of `a->b.c`. */
+function baseOf(path: string): string {
+  return path.split(/->|\.|\[/)[0];
+}
+
+/**
+ * Whether `cond` limits one of `names`: compares it (other than with 0/NULL, which says nothing
+ * of its size) or hands it to a function, e.g. a validator.
+ */
+function limits(cond: Node | null, names: ReadonlySet<string>): boolean {
+  if (!cond) return false;
+  const named = (x: Node | null): boolean => {
+    let found = false;
+    if (x) walk(x, (y) => {
+      if (found) return false;
+      if ((y.type === 'field_expression' || y.type === 'identifier') && names.has(norm(y.text))) found = true;
+      return !found;
+    });
+    return found;
+  };
+  let found = false;
+  walk(cond, (x) => {
+    if (found) return false;
+    if (x.type === 'binary_expression' && /^(<|<=|>|>=|==|!=)$/.test(operator(x))) {
+      const l = field(x, 'left');
+      const r = field(x, 'right');
+      const zero = (y: Node | null): boolean => /^(0|NULL|nullptr)$/.test(unwrap(y)?.text ?? '');
+      if ((named(l) && !zero(r)) || (named(r) && !zero(l))) found = true;
+    }
+    if (x.type === 'call_expression' && argList(x).some(named)) found = true;
+    return !found;
+  });
+  return found;
+}
+
+function assigns(s: Node | null, names: ReadonlySet<string>): boolean {
+  let found = false;
+  if (s) walk(s, (x) => {
+    if (found) return false;
+    if (x.type === 'assignment_expression' && names.has(norm(field(x, 'left')?.text ?? ''))) found = true;
+    if (x.type === 'update_expression' && names.has(norm(field(x, 'argument')?.text ?? ''))) found = true;
+    return !found;
+  });
+  return found;
+}
+
+/** A test of the length on the way to `n`: an enclosing condition, or an earlier exit or clamp. */
+function checkedBefore(n: Node, body: Node, names: ReadonlySet<string>): boolean {
+  const within = (x: Node, c: Node | null): boolean => !!c && x.startIndex >= c.startIndex && x.endIndex <= c.endIndex;
+  let child = n;
+  for (let p = n.parent; p; child = p, p = p.parent) {
+    if (/^(if_statement|while_statement|for_statement|do_statement|conditional_expression)$/.test(p.type)) {
+      const c = field(p, 'condition');
+      if (!within(child, c) && limits(c, names)) return true;
+    }
+    if (p.type === 'binary_expression' && /^(&&|\|\|)$/.test(operator(p)) && within(child, field(p, 'right')) && limits(field(p, 'left'), names)) return true;
+    if (p.type === 'compound_statement' || p.type === 'case_statement') {
+      for (const s of p.namedChildren) {
+        if (s.id === child.id) break;
+        if (s.type !== 'if_statement' || !limits(field(s, 'condition'), names)) continue;
+        if (exits(field(s, 'consequence')) || exits(field(s, 'alternative')) || assigns(s, names)) return true;
+      }
+    }
+    if (p.id === body.id) break;
+  }
+  return false;
+}
+
+export function uncheckedCopyLength(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  // Locals derived from the caller's or the data's values, with what they derive from.
+  const assigned = new Map<string, Node[]>();
+  walk(fn.body, (n) => {
+    let name: string | null = null;
+    let value: Node | null = null;
+    if (n.type === 'init_declarator') {
+      const d = unwrap(field(n, 'declarator'));
+      if (d?.type === 'identifier') [name, value] = [d.text, field(n, 'value')];
+    } else if (n.type === 'assignment_expression') {
+      const l = unwrap(field(n, 'left'));
+      if (l?.type === 'identifier') [name, value] = [l.text, operator(n) === '=' ? field(n, 'right') : n];
+    } else if (n.type === 'update_expression') {
+      const a = unwrap(field(n, 'argument'));
+      if (a?.type === 'identifier') [name, value] = [a.text, n];
+    }
+    if (name && value) assigned.set(name, [...(assigned.get(name) ?? []), value]);
+    return true;
+  });
+  const pointerLike = (v: string): boolean => /\*|\[/.test(fn.types.get(v) ?? '');
+  const external = new Map<string, Set<string>>();
+  const sourceOf = (leaf: string): Set<string> | null => {
+    const base = baseOf(leaf);
+    if (leaf !== base) return fn.params.has(base) || pointerLike(base) ? new Set([leaf]) : null;
+    if ((fn.params.has(leaf) && !pointerLike(leaf)) || fn.tainted.has(leaf) || fn.scanned.has(leaf)) return new Set([leaf]);
+    return external.get(leaf) ?? null;
+  };
+  for (let pass = 0; pass < 3; pass++) {
+    for (const [name, values] of assigned) {
+      if (fn.params.has(name) || pointerLike(name)) continue;
+      const from = new Set<string>([name]);
+      let all = values.length > 0;
+      for (const v of values) {
+        if (bounded(v, file)) {
+          all = false;
+          break;
+        }
+        const srcs = leaves(v, file).map(sourceOf).filter((s): s is Set<string> => !!s);
+        if (!srcs.length && !(v.type === 'update_expression' || v.type === 'assignment_expression')) {
+          all = false;
+          break;
+        }
+        for (const s of srcs) for (const x of s) from.add(x);
+      }
+      if (all && from.size > 1) external.set(name, from);
+    }
+  }
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const name = callName(call);
+    const spec = C.sizeArgs.get(name);
+    if (!spec || spec[0] < 0) return true;
+    const args = argList(call);
+    const buf = fixedArray(args[spec[0]] ?? null, fn, file);
+    const len = args[spec[1]];
+    if (!buf || !len || bounded(len, file)) return true;
+    const names = new Set<string>();
+    let ext = false;
+    for (const leaf of leaves(len, file)) {
+      const src = sourceOf(leaf);
+      if (!src) continue;
+      ext = true;
+      for (const s of src) names.add(s);
+    }
+    if (!ext) return true;
+    if (checkedBefore(call, fn.body, names)) return true;
+    const what = norm(len.text).slice(0, 60);
+    const reads = name === 'memcmp' || name === 'strncmp';
+    hits.push({
+      rule: 'c/unchecked-copy-length',
+      startLine: line(call),
+      endLine: endLine(call),
+      detail: `${name}() ${reads ? 'reads' : 'writes'} \`${what}\` bytes ${reads ? 'of' : 'into'} the fixed-size \`${buf}\`, and nothing before it compares that length with anything`,
+    });
+    return true;
+  });
+}
+
+/**
+ * A buffer handed in with its length, `f(const uint8_t *buf, size_t len)`, read at fixed offsets
+ * (`buf[3]`, `*(buf + 3)`) with the length never tested first: a short input is read past its end.
+ * Decoders and protocol dissectors fixed by `if (len < 4) return`.
+ */
+export function fixedOffsetReads(fnNode: Node, fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  let fd: Node | null = field(fnNode, 'declarator');
+  while (fd && fd.type !== 'function_declarator') fd = field(fd, 'declarator');
+  const plist = fd ? field(fd, 'parameters') : null;
+  if (!plist) return;
+  const ps = plist.namedChildren.filter((p) => p.type === 'parameter_declaration');
+  const pairs = new Map<string, string>();
+  for (let i = 0; i + 1 < ps.length; i++) {
+    const d = field(ps[i], 'declarator');
+    const n = field(ps[i + 1], 'declarator');
+    if (d?.type !== 'pointer_declarator' && d?.type !== 'array_declarator') continue;
+    if (n?.type !== 'identifier') continue;
+    const bufType = field(ps[i], 'type')?.text ?? '';
+    const lenType = field(ps[i + 1], 'type')?.text ?? '';
+    if (!C.byteTypes.test(bufType) || !C.sizeTypes.test(lenType)) continue;
+    const buf = declaratorName(d);
+    if (buf) pairs.set(buf, n.text);
+  }
+  if (!pairs.size) return;
+  const reported = new Set<string>();
+  walk(fn.body, (x) => {
+    let base: Node | null = null;
+    let off: number | null = null;
+    if (x.type === 'subscript_expression') {
+      base = unwrap(field(x, 'argument'));
+      off = numberOf(field(x, 'index'), file.macros);
+    } else if (x.type === 'pointer_expression' && x.text.startsWith('*')) {
+      const a = unwrap(field(x, 'argument'));
+      if (a?.type === 'binary_expression' && operator(a) === '+') {
+        base = unwrap(field(a, 'left'));
+        off = numberOf(field(a, 'right'), file.macros);
+      }
+    }
+    if (base?.type !== 'identifier' || off === null || off < 1) return true;
+    const len = pairs.get(base.text);
+    if (!len || reported.has(base.text) || isWrite(x)) return true;
+    // The buffer moved or was swapped: its offsets no longer count from what the caller passed.
+    if (assigns(fn.body, new Set([base.text])) || checkedBefore(x, fn.body, new Set([len]))) return true;
+    reported.add(base.text);
+    hits.push({
+      rule: 'c/unchecked-fixed-read',
+      startLine: line(x),
+      endLine: endLine(x),
+      detail: `reads byte ${off} of \`${base.text}\`, but \`${len}\`, its length, is not tested before`,
+    });
+    return true;
+  });
+}
+
+function isWrite(s: Node): boolean {
+  const p = s.parent;
+  return !!p && ((p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) || p.type === 'update_expression');
+}
