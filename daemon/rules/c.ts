@@ -11,6 +11,8 @@ export interface FileInfo {
   externFns: Set<string>;
   /** Functions whose result this file tests for NULL somewhere: by its own account they can return NULL. */
   nullChecked: Set<string>;
+  /** The size expression each array was declared with, as written (`MAXBITS+1`). */
+  sizeText: Map<string, string>;
 }
 
 export interface FnInfo {
@@ -22,6 +24,8 @@ export interface FnInfo {
   tainted: Set<string>;
   /** Variables written by scanf-like calls: read from input, so both bounds are unknown. */
   scanned: Set<string>;
+  /** The size expression each local array was declared with, as written. */
+  sizeText: Map<string, string>;
 }
 
 const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);
@@ -78,6 +82,7 @@ export function argList(call: Node): Node[] {
 function fileInfo(root: Node): FileInfo {
   const macros = new Map<string, number>();
   const globalArrays = new Map<string, number | null>();
+  const sizeText = new Map<string, string>();
   const declared = new Set<string>();
   const defined = new Set<string>();
   walk(root, (n) => {
@@ -105,11 +110,12 @@ function fileInfo(root: Node): FileInfo {
       } else if (x?.type === 'array_declarator') {
         const name = declaratorName(x);
         if (name) globalArrays.set(name, numberOf(field(x, 'size'), macros));
+        if (name) sizeText.set(name, field(x, 'size')?.text.replace(/\s+/g, '') ?? '');
       }
     }
   }
   const externFns = new Set([...declared].filter((n) => !defined.has(n)));
-  return { macros, globalArrays, externFns, nullChecked: nullCheckedCallees(root) };
+  return { macros, globalArrays, externFns, nullChecked: nullCheckedCallees(root), sizeText };
 }
 
 function declaratorsOf(decl: Node): Node[] {
@@ -127,6 +133,7 @@ function fnInfo(fn: Node, file: FileInfo): FnInfo {
   const arrays = new Map<string, number | null>();
   const tainted = new Set<string>();
   const scanned = new Set<string>();
+  const sizeText = new Map<string, string>();
   let fd: Node | null = field(fn, 'declarator');
   while (fd && fd.type !== 'function_declarator') fd = field(fd, 'declarator');
   const plist = fd ? field(fd, 'parameters') : null;
@@ -147,7 +154,10 @@ function fnInfo(fn: Node, file: FileInfo): FnInfo {
         const name = declaratorName(target);
         if (!name) continue;
         types.set(name, type + (target?.type === 'pointer_declarator' ? '*' : ''));
-        if (target?.type === 'array_declarator') arrays.set(name, numberOf(field(target, 'size'), file.macros));
+        if (target?.type === 'array_declarator') {
+          arrays.set(name, numberOf(field(target, 'size'), file.macros));
+          sizeText.set(name, field(target, 'size')?.text.replace(/\s+/g, '') ?? '');
+        }
         const value = d.type === 'init_declarator' ? field(d, 'value') : null;
         if (value) assigns.push([name, value]);
       }
@@ -178,7 +188,7 @@ function fnInfo(fn: Node, file: FileInfo): FnInfo {
       if (!boundedExpr(value) && externalValue(value, tainted, file)) tainted.add(name);
     }
   }
-  return { body, params, types, arrays, tainted, scanned };
+  return { body, params, types, arrays, tainted, scanned, sizeText };
 }
 
 /** `x % N` / `x & MASK` cap the value: the bound CodeQL accepts as a guard. */
@@ -435,11 +445,13 @@ function assignsVar(st: Node, v: string): boolean {
   return found;
 }
 
-function decrements(n: Node | null, v: string): boolean {
+/** Whether loop `n` decrements `v`, not counting loops nested in it that do not contain `use`. */
+function decrements(n: Node | null, v: string, use?: Node): boolean {
   let found = false;
   if (!n) return false;
   walk(n, (x) => {
     if (found) return false;
+    if (use && x.id !== n.id && LOOPS.has(x.type) && !isIn(use, x)) return false;
     if (x.type === 'update_expression' && field(x, 'argument')?.text === v && x.text.includes('--')) found = true;
     if (x.type === 'assignment_expression' && field(x, 'left')?.text === v) {
       const op = operator(x);
@@ -451,13 +463,27 @@ function decrements(n: Node | null, v: string): boolean {
   return found;
 }
 
+/** An `if` inside `stop` on the way to `n` that compares `v` itself: enclosing it, or an earlier early exit. */
+function testedOnTheWay(n: Node, stop: Node, v: string): boolean {
+  for (const { child, parent } of climb(n, stop)) {
+    if (parent.type === 'if_statement' && !isIn(child, field(parent, 'condition')) && testsDirectly(field(parent, 'condition'), v)) return true;
+    if (parent.type === 'compound_statement') {
+      for (const st of kids(parent)) {
+        if (st.id === child.id) break;
+        if (st.type === 'if_statement' && exits(field(st, 'consequence')) && testsDirectly(field(st, 'condition'), v)) return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** The loop condition compares `v` itself (not merely uses it inside a subscript). */
 function testsDirectly(cond: Node | null, v: string): boolean {
   let found = false;
   if (!cond) return false;
   walk(cond, (x) => {
     if (found || x.type === 'subscript_expression' || x.type === 'call_expression') return false;
-    if (x.type === 'binary_expression' && (RELATIONAL.has(operator(x)) || operator(x) === '!=')) {
+    if (x.type === 'binary_expression' && (RELATIONAL.has(operator(x)) || operator(x) === '!=' || operator(x) === '==')) {
       const l = unwrap(field(x, 'left'));
       const r = unwrap(field(x, 'right'));
       if ((l?.type === 'identifier' && l.text === v) || (r?.type === 'identifier' && r.text === v)) found = true;
@@ -488,15 +514,55 @@ function isWrite(s: Node): boolean {
   return p.type === 'update_expression';
 }
 
+/**
+ * `p = malloc(n + 1); ... p[n] = 0;`: the array was allocated one or more elements past the index
+ * (the terminator idiom), so the index is inside what was allocated whatever `n` is. Whether `n + 1`
+ * itself can wrap is the allocation-size rules' question.
+ */
+function allocatedPast(s: Node, body: Node): boolean {
+  const clean = (t: string): string => t.replace(/\s+/g, '').replace(/\((u?int(8|16|32|64)_t|size_t|unsigned|int|long|unsignedlong|ssize_t)\)/g, '');
+  const arr = clean(field(s, 'argument')?.text ?? '');
+  const idx = clean(field(s, 'index')?.text ?? '').replace(/^\((.*)\)$/, '$1');
+  if (!arr || !idx) return false;
+  const esc = idx.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const past = new RegExp(`(^|[(,*])\\(?${esc}\\)?\\+\\d+|\\d+\\+\\(?${esc}\\)?($|[),*])`);
+  // Sizes computed beforehand: `size = n + 1`, or a checked add `add_overflow(n, 1, &size)`.
+  const sizes = new Set<string>();
+  walk(body, (n) => {
+    if (n.startIndex > s.startIndex) return false;
+    if (n.type === 'assignment_expression' && operator(n) === '=' && past.test(clean(field(n, 'right')?.text ?? ''))) sizes.add(clean(field(n, 'left')?.text ?? ''));
+    if (n.type === 'init_declarator' && past.test(clean(field(n, 'value')?.text ?? ''))) sizes.add(declaratorName(field(n, 'declarator')) ?? '');
+    if (n.type === 'call_expression') {
+      const args = argList(n).map((a) => clean(a.text));
+      const out = args.find((a) => a.startsWith('&'));
+      if (out && args.includes(idx) && args.some((a) => /^[1-9]\d*$/.test(a))) sizes.add(out.slice(1));
+    }
+    return true;
+  });
+  let found = false;
+  walk(body, (n) => {
+    if (found || n.startIndex > s.startIndex) return false;
+    let target: string | null = null;
+    let value: Node | null = null;
+    if (n.type === 'assignment_expression' && operator(n) === '=') [target, value] = [clean(field(n, 'left')?.text ?? ''), field(n, 'right')];
+    else if (n.type === 'init_declarator') [target, value] = [declaratorName(field(n, 'declarator')), field(n, 'value')];
+    const call = unwrap(value);
+    if (target === arr && call?.type === 'call_expression' && C.allocName.test(callName(call)) && argList(call).some((a) => past.test(clean(a.text)) || sizes.has(clean(a.text)))) found = true;
+    return !found;
+  });
+  return found;
+}
+
 function subscripts(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
   walk(fn.body, (s) => {
     if (s.type !== 'subscript_expression') return true;
     const idx = field(s, 'index');
     const arr = unwrap(field(s, 'argument'));
     if (!idx || !arr) return true;
+    if (allocatedPast(s, fn.body)) return true;
     const vars = new Set<string>();
     walk(idx, (x) => {
-      if (x.type === 'call_expression' || x.type === 'subscript_expression' || x.type === 'sizeof_expression') return false;
+      if (x.type === 'call_expression' || x.type === 'subscript_expression' || x.type === 'sizeof_expression' || x.type === 'field_expression') return false;
       if (x.type === 'identifier' && !file.macros.has(x.text) && !/^[A-Z][A-Z0-9_]*$/.test(x.text)) vars.add(x.text);
       return true;
     });
@@ -505,8 +571,11 @@ function subscripts(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
     const write = isWrite(s);
     const rule = write ? 'c/out-of-bounds-write' : 'c/out-of-bounds-read';
     const size = arr.type === 'identifier' ? (fn.arrays.get(arr.text) ?? file.globalArrays.get(arr.text) ?? null) : null;
-    const report = (detail: string): void => {
-      hits.push({ rule, startLine: line(s), endLine: endLine(s), detail });
+    // An array of known, fixed size is where an index bug is certain; into memory the function only
+    // points at, a caller's index is a hint the caller may well keep in range.
+    const fixed = arr.type === 'identifier' && (fn.arrays.has(arr.text) || file.globalArrays.has(arr.text));
+    const report = (detail: string, weak = false): void => {
+      hits.push({ rule, startLine: line(s), endLine: endLine(s), detail, ...(weak && !fixed ? { severity: 'note' as const } : {}) });
     };
 
     let loop: Node | null = null;
@@ -517,8 +586,8 @@ function subscripts(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
       }
     }
     // A decrementing index: the loop condition itself must keep it in range.
-    if (loop && decrements(loop, v)) {
-      if (!testsDirectly(field(loop, 'condition'), v)) report(`decrementing index \`${v}\` is not tested by the loop condition`);
+    if (loop && decrements(loop, v, s)) {
+      if (!testsDirectly(field(loop, 'condition'), v) && !testedOnTheWay(s, loop, v)) report(`decrementing index \`${v}\` is not tested by the loop condition`);
       return true;
     }
     const b = boundsFor(s, fn, v, size, file);
@@ -533,14 +602,21 @@ function subscripts(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
     }
     if (inductionLoop) {
       b.lower = true;
-      if (!b.upper && b.inclusive) report(`loop bound on \`${v}\` uses <= and can reach one past the end`);
+      // `for (i = 0; i <= MAX; i++) a[i]` over `a[MAX + 1]`: the declared size already counts the last one.
+      const declared = arr.type === 'identifier' ? (fn.sizeText.get(arr.text) ?? file.sizeText.get(arr.text)) : undefined;
+      const cond = unwrap(field(inductionLoop, 'condition'));
+      if (declared && cond?.type === 'binary_expression' && operator(cond) === '<=' && field(cond, 'left')?.text === v) {
+        const bound = field(cond, 'right')?.text.replace(/\s+/g, '') ?? '';
+        if (declared === `${bound}+1` || declared === `1+${bound}` || declared === `(${bound}+1)`) return true;
+      }
+      if (!b.upper && b.inclusive) report(`loop bound on \`${v}\` uses <= and can reach one past the end`, true);
       return true;
     }
     const external = fn.params.has(v) || fn.tainted.has(v) || fn.scanned.has(v);
     if (!external) return true;
     if (!b.lower || !b.upper) {
       const missing = !b.lower && !b.upper ? 'lower and upper bound' : !b.lower ? 'lower bound (>= 0)' : 'upper bound (< size)';
-      report(`index \`${v}\` has no ${missing} check`);
+      report(`index \`${v}\` has no ${missing} check`, !fn.tainted.has(v) && !fn.scanned.has(v));
     }
     return true;
   });
@@ -799,6 +875,34 @@ function missingNullTest(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
       allocs.push({ name, at: n, lookup: C.nullableLookups.has(callee) ? callee : null, inferred: false });
     } else if (file.nullChecked.has(callee)) {
       allocs.push({ name, at: n, lookup: callee, inferred: true });
+    }
+    return true;
+  });
+  // The result used on the spot: `strcmp(pw, crypt(key, salt))`, `getenv("HOME")[0]`, `localtime(&t)->tm_year`.
+  walk(fn.body, (call) => {
+    if (call.type !== 'call_expression') return true;
+    const callee = callName(call);
+    const lookup = C.nullableLookups.has(callee);
+    if (!lookup && !C.nullableAllocators.has(callee)) return true;
+    let use: Node = call;
+    while (use.parent?.type === 'parenthesized_expression' || use.parent?.type === 'cast_expression') use = use.parent;
+    const p = use.parent;
+    let deref = false;
+    if (p?.type === 'field_expression' && field(p, 'argument')?.id === use.id && p.text.slice(use.text.length).trimStart().startsWith('->')) deref = true;
+    else if (p?.type === 'subscript_expression' && field(p, 'argument')?.id === use.id) deref = true;
+    else if (p?.type === 'pointer_expression' && /^\*\s*$/.test(p.text.slice(0, use.startIndex - p.startIndex))) deref = true;
+    else if (p?.type === 'argument_list' && p.parent?.type === 'call_expression') {
+      const idx = argList(p.parent).findIndex((a) => a.id === use.id);
+      deref = (C.derefArgs.get(callName(p.parent)) ?? []).includes(idx);
+    }
+    if (deref && !isTest(call, fn.body)) {
+      hits.push({
+        rule: 'c/missing-null-test',
+        startLine: line(call),
+        endLine: line(call),
+        severity: lookup ? 'warning' : undefined,
+        detail: `the result of ${callee}() can be NULL and is used at once, with no NULL check`,
+      });
     }
     return true;
   });

@@ -277,12 +277,16 @@ export const C = {
     'devm_kmalloc', 'devm_kcalloc', 'av_malloc', 'av_mallocz', 'av_calloc', 'av_realloc', 'av_strdup', 'g_try_malloc',
     'g_try_malloc0', 'g_try_realloc', 'xmlMalloc', 'xmlStrdup', 'OPENSSL_malloc', 'OPENSSL_zalloc', 'CRYPTO_malloc',
     'AcquireQuantumMemory', 'AcquireMagickMemory', 'opj_malloc', 'opj_calloc', '_TIFFmalloc', 'emalloc_safe',
+    'kasprintf', 'kvasprintf', 'kmem_cache_alloc', 'kmem_cache_zalloc', 'dma_alloc_coherent', 'alloc_workqueue',
+    'alloc_ordered_workqueue', 'create_workqueue', 'create_singlethread_workqueue', 'vmalloc_user', 'kvcalloc',
+    'kvmalloc_array', 'devm_kstrdup', 'devm_kasprintf', 'ioremap', 'ioremap_nocache', 'asprintf_alloc', 'wcsdup',
   ]),
   /** Lookups documented to return NULL when the thing is absent. */
   nullableLookups: new Set([
     'platform_get_resource', 'platform_get_resource_byname', 'of_get_property', 'of_find_node_by_name', 'of_find_compatible_node',
     'dev_get_platdata', 'getenv', 'fopen', 'fdopen', 'opendir', 'getpwnam', 'getpwuid', 'getgrnam', 'gethostbyname', 'localtime',
-    'gmtime', 'dlopen', 'tmpfile', 'popen', 'g_hash_table_lookup',
+    'gmtime', 'dlopen', 'tmpfile', 'popen', 'g_hash_table_lookup', 'crypt', 'readdir', 'getpwent', 'getgrgid', 'dlsym',
+    'realpath', 'setlocale', 'ctime', 'asctime', 'getlogin', 'ttyname', 'gethostbyaddr', 'getservbyname', 'getprotobyname',
   ]),
   /** Library functions that dereference the listed pointer arguments. */
   derefArgs: new Map<string, number[]>([
