@@ -207,13 +207,14 @@ export function uncheckedCopyLength(fn: FnInfo, file: FileInfo, hits: RuleHit[])
  * (`buf[3]`, `*(buf + 3)`) with the length never tested first: a short input is read past its end.
  * Decoders and protocol dissectors fixed by `if (len < 4) return`.
  */
-export function fixedOffsetReads(fnNode: Node, fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+/** `f(const uint8_t *buf, size_t len)`: each byte-buffer parameter followed by its length, with its type. */
+function bufferLengthPairs(fnNode: Node): Map<string, { len: string; type: string }> {
+  const pairs = new Map<string, { len: string; type: string }>();
   let fd: Node | null = field(fnNode, 'declarator');
   while (fd && fd.type !== 'function_declarator') fd = field(fd, 'declarator');
   const plist = fd ? field(fd, 'parameters') : null;
-  if (!plist) return;
+  if (!plist) return pairs;
   const ps = plist.namedChildren.filter((p) => p.type === 'parameter_declaration');
-  const pairs = new Map<string, string>();
   for (let i = 0; i + 1 < ps.length; i++) {
     const d = field(ps[i], 'declarator');
     const n = field(ps[i + 1], 'declarator');
@@ -222,9 +223,15 @@ export function fixedOffsetReads(fnNode: Node, fn: FnInfo, file: FileInfo, hits:
     const bufType = field(ps[i], 'type')?.text ?? '';
     const lenType = field(ps[i + 1], 'type')?.text ?? '';
     if (!C.byteTypes.test(bufType) || !C.sizeTypes.test(lenType)) continue;
+    // The integer must read as the buffer's length (`len`, `size`, `nbytes`...), not a flag or a mode.
     const buf = declaratorName(d);
-    if (buf) pairs.set(buf, n.text);
+    if (buf && C.lengthNames.test(n.text)) pairs.set(buf, { len: n.text, type: bufType });
   }
+  return pairs;
+}
+
+export function fixedOffsetReads(fnNode: Node, fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
+  const pairs = new Map([...bufferLengthPairs(fnNode)].map(([b, { len }]) => [b, len]));
   if (!pairs.size) return;
   const reported = new Set<string>();
   walk(fn.body, (x) => {
@@ -260,3 +267,4 @@ function isWrite(s: Node): boolean {
   const p = s.parent;
   return !!p && ((p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) || p.type === 'update_expression');
 }
+

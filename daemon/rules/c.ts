@@ -483,6 +483,11 @@ function testsDirectly(cond: Node | null, v: string): boolean {
   if (!cond) return false;
   walk(cond, (x) => {
     if (found || x.type === 'subscript_expression' || x.type === 'call_expression') return false;
+    // `&& i` / `!i`: a truthiness test stops a count-down index at zero.
+    if (x.type === 'binary_expression' && (operator(x) === '&&' || operator(x) === '||')) {
+      for (const side of [unwrap(field(x, 'left')), unwrap(field(x, 'right'))]) if (side?.type === 'identifier' && side.text === v) found = true;
+    }
+    if (x.type === 'unary_expression' && operator(x) === '!' && unwrap(field(x, 'argument'))?.text === v) found = true;
     if (x.type === 'binary_expression' && (RELATIONAL.has(operator(x)) || operator(x) === '!=' || operator(x) === '==')) {
       const l = unwrap(field(x, 'left'));
       const r = unwrap(field(x, 'right'));
@@ -1711,6 +1716,26 @@ function runtimeTerm(n: Node | null, macros: Map<string, number>): boolean {
   return u.type === 'field_expression' || u.type === 'subscript_expression';
 }
 
+/** A comparison before `at` of one term of `a + b` with something minus the other (`a > MAX - b`). */
+function preChecked(body: Node, at: Node, a: Node | null, b: Node | null): boolean {
+  const t = (n: Node | null): string => unwrap(n)?.text.replace(/\s+/g, '') ?? '';
+  const [ta, tb] = [t(a), t(b)];
+  let found = false;
+  walk(body, (x) => {
+    if (found || x.startIndex >= at.startIndex) return false;
+    if (x.type === 'binary_expression' && RELATIONAL.has(operator(x))) {
+      for (const [one, other] of [[field(x, 'left'), field(x, 'right')], [field(x, 'right'), field(x, 'left')]] as const) {
+        const o = unwrap(other);
+        if (o?.type !== 'binary_expression' || operator(o) !== '-') continue;
+        const sub = t(field(o, 'right'));
+        if ((t(one) === ta && sub === tb) || (t(one) === tb && sub === ta)) found = true;
+      }
+    }
+    return !found;
+  });
+  return found;
+}
+
 /**
  * A bounds check written as `off + len > size` (or `<=`): when `off` and `len` come from the data, the
  * sum wraps around and passes the check, and the copy it guards runs far past the buffer. The
@@ -1745,6 +1770,8 @@ function wrappingBoundsChecks(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void
       if (!limit || constValue(limit, file.macros) !== null || (limit.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(limit.text))) continue;
       // Unsigned sizes wrap silently; small signed loop counters (`i + 1 < n`) are not what this is about.
       if (unwrap(a)?.type === 'identifier' && /^(int|short|char|bool)$/.test(fn.types.get(unwrap(a)!.text) ?? '') && unwrap(b)?.type === 'identifier' && /^(int|short|char|bool)$/.test(fn.types.get(unwrap(b)!.text) ?? '')) continue;
+      // An earlier overflow pre-check of the same two terms (`if (off > SIZE_MAX - len) fail;`) makes the sum safe.
+      if (preChecked(fn.body, cond, a, b)) return true;
       hits.push({ rule: 'c/wrapping-bounds-check', startLine: line(cond), endLine: endLine(cond), detail: `\`${sum.text.replace(/\s+/g, ' ').slice(0, 60)}\` can wrap around before it is compared` });
       return true;
     }

@@ -318,6 +318,8 @@ export const C = {
   byteTypes: /^(const\s+)?(unsigned\s+char|signed\s+char|char|u?int8_t|u8|ut8|uchar|guint8|guchar|gchar|byte|BYTE|UINT8|Byte|Bytef|void|uint8|u_char|u_int8_t|jbyte|xmlChar)$/,
   /** Integer types a buffer's length is passed as. */
   sizeTypes: /^(const\s+)?(size_t|ssize_t|int|unsigned|unsigned\s+int|long|unsigned\s+long|u?int(32|64)_t|u32|u64|ut32|ut64|uint|DWORD|UINT32|UINT|gsize|gssize|guint|gint|uInt|uLong|socklen_t|off_t)$/,
+  /** How C code names a buffer's length. */
+  lengthNames: /^(\w*(len|Len|LEN|size|Size|SIZE|sz|bytes|Bytes)\w*|n|cb\w+|count|cnt|avail|remaining|left)$/,
   /** Functions taking a buffer and its length: [buffer argument, length argument]. */
   sizeArgs: new Map<string, [number, number]>([
     ['memcpy', [0, 2]], ['memmove', [0, 2]], ['memset', [0, 2]], ['memcmp', [0, 2]], ['strncpy', [0, 2]],
