@@ -268,3 +268,137 @@ function isWrite(s: Node): boolean {
   return !!p && ((p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) || p.type === 'update_expression');
 }
 
+
+/**
+ * A pointer walked up to an end pointer (`while (p < end)`) that is advanced and read again inside the
+ * loop with no new comparison: `while (t < tend) { ... while (n--) if (*t++ != *q++) ...}`. The test at
+ * the top covers one read; each further `*p++` needs its own (`if (p >= end) return`). Branches are
+ * followed apart (an advance in the `if` does not reach the `else`), a branch that leaves the loop does
+ * not flow on, and a nested loop counts twice, since its second round reads past the first.
+ */
+export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
+  const pointerVar = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    return u?.type === 'identifier' && (/\*/.test(fn.types.get(u.text) ?? '') || fn.params.has(u.text)) ? u.text : null;
+  };
+  const mentionsName = (n: Node | null, v: string): boolean => {
+    let found = false;
+    if (n) walk(n, (x) => (found ||= x.type === 'identifier' && x.text === v, !found));
+    return found;
+  };
+  /** The (pointer, end) pairs a loop condition compares: `p < end`, `end > p`, `p != end`. */
+  const bounds = (cond: Node | null): Array<[string, string]> => {
+    const out: Array<[string, string]> = [];
+    if (cond) walk(cond, (x) => {
+      if (x.type === 'binary_expression' && /^(<|<=|>|>=|!=)$/.test(operator(x))) {
+        const l = pointerVar(field(x, 'left'));
+        const r = pointerVar(field(x, 'right'));
+        if (l && r && l !== r) out.push([l, r], [r, l]);
+      }
+      return true;
+    });
+    return out;
+  };
+  walk(fn.body, (loop) => {
+    if (loop.type !== 'while_statement' && loop.type !== 'for_statement') return true;
+    for (const [p, end] of bounds(field(loop, 'condition'))) {
+      let hit: Node | null = null;
+      /**
+       * What a comparison of the pointer with its end (in whatever arithmetic: `end - p < 2`,
+       * `p + 6 > end`) vouches for: as many bytes as the constant in it, at least one.
+       */
+      const vouches = (x: Node): number | null => {
+        if (x.type !== 'binary_expression' || !/^(<|<=|>|>=|!=|==)$/.test(operator(x)) || !mentionsName(x, p) || !mentionsName(x, end)) return null;
+        let k = 1;
+        walk(x, (y) => (y.type === 'number_literal' && (k = Math.max(k, Number.parseInt(y.text, 10) || 1)), true));
+        return k;
+      };
+      /** Bytes known to lie ahead of `p`, from the last test, through each read and advance. */
+      const expr = (n: Node | null, ahead: number): number => {
+        if (!n) return ahead;
+        walk(n, (x) => {
+          if (hit) return false;
+          const k = vouches(x);
+          if (k !== null) {
+            ahead = k;
+            return false;
+          }
+          if ((x.type === 'pointer_expression' && x.text.startsWith('*')) || x.type === 'subscript_expression') {
+            const arg = unwrap(field(x, 'argument'));
+            const pre = arg?.type === 'update_expression' && arg.text.startsWith('++') && unwrap(field(arg, 'argument'))?.text === p;
+            // `*++p` moves first and reads after.
+            if (pre) ahead--;
+            // Offsets past a test are left to the fixed-offset rules; what this follows is `*p` after `p++`.
+            const off = x.type === 'subscript_expression' ? numberOf(field(x, 'index'), new Map()) : 0;
+            if (pointerVar(unwrapPost(arg)) === p && off !== null && ahead <= 0) {
+              hit = x;
+              return false;
+            }
+            if (pre) return false;
+          }
+          if (x.type === 'update_expression' && unwrap(field(x, 'argument'))?.text === p && x.text.includes('++')) ahead--;
+          if (x.type === 'assignment_expression' && unwrap(field(x, 'left'))?.text === p) {
+            // The value is read before the pointer moves: `p += len(*p)` reads at the old place.
+            ahead = expr(field(x, 'right'), ahead);
+            const right = field(x, 'right');
+            const by = numberOf(right, new Map());
+            if (operator(x) === '+=') ahead = by !== null ? ahead - by : 0;
+            else if (operator(x) === '=') ahead = mentionsName(right, p) ? 0 : 1;
+            return false;
+          }
+          return true;
+        });
+        return ahead;
+      };
+      const stmt = (n: Node | null, ahead: number): number => {
+        if (!n || hit) return ahead;
+        switch (n.type) {
+          case 'compound_statement':
+            for (const k of n.namedChildren) ahead = stmt(k, ahead);
+            return ahead;
+          case 'if_statement': {
+            const f = expr(field(n, 'condition'), ahead);
+            const cons = field(n, 'consequence');
+            const alt = field(n, 'alternative');
+            const altStmt = alt?.type === 'else_clause' ? alt.namedChildren[0] ?? null : alt;
+            const a = stmt(cons, f);
+            const b = altStmt ? stmt(altStmt, f) : f;
+            if (exits(cons)) return b;
+            if (altStmt && exits(altStmt)) return a;
+            return Math.min(a, b);
+          }
+          case 'while_statement':
+          case 'for_statement':
+          case 'do_statement': {
+            if (bounds(field(n, 'condition')).some(([a]) => a === p)) return 1;
+            let f = n.type === 'for_statement' ? expr(field(n, 'initializer'), ahead) : ahead;
+            for (let round = 0; round < 2; round++) {
+              if (n.type !== 'do_statement') f = expr(field(n, 'condition'), f);
+              f = stmt(field(n, 'body'), f);
+              if (n.type === 'for_statement') f = expr(field(n, 'update'), f);
+              if (n.type === 'do_statement') f = expr(field(n, 'condition'), f);
+            }
+            return f;
+          }
+          default:
+            return expr(n, ahead);
+        }
+      };
+      stmt(field(loop, 'body'), 1);
+      if (hit) {
+        const at: Node = hit;
+        hits.push({ rule: 'c/unchecked-pointer-walk', startLine: line(at), endLine: endLine(at), detail: `\`${p}\` is advanced and read again after the \`${end}\` test that guards this loop, with no new test` });
+        break;
+      }
+    }
+    return true;
+  });
+}
+
+/** `p++` or `(p)`: the pointer a dereference reads. */
+function unwrapPost(n: Node | null): Node | null {
+  const u = unwrap(n);
+  return u?.type === 'update_expression' ? unwrap(field(u, 'argument')) : u;
+}
+
+const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);

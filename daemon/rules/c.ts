@@ -2,7 +2,7 @@ import { type Node, kids, field, line, endLine, walk, operator } from './ast.js'
 import type { RuleHit } from './catalog.js';
 import { C } from './data.js';
 import * as misuse from './c-misuse.js';
-import { fixedOffsetReads, uncheckedCopyLength } from './c-lengths.js';
+import { fixedOffsetReads, uncheckedCopyLength, uncheckedPointerWalk } from './c-lengths.js';
 
 /** Per-file facts shared by the rules: macros, global arrays, functions only declared here. */
 export interface FileInfo {
@@ -1690,6 +1690,7 @@ export function checkC(root: Node): RuleHit[] {
     wrappingBoundsChecks(fn, file, hits);
     uncheckedCopyLength(fn, file, hits);
     fixedOffsetReads(n, fn, file, hits);
+    uncheckedPointerWalk(fn, hits);
     misuse.uncheckedReturn(fn, hits);
     misuse.wrongReturnCheck(fn, file, hits);
     misuse.divideByZero(fn, hits);

@@ -273,6 +273,13 @@ const rules: RuleMeta[] = [
     message: 'This product is computed in 32 bits and overflows before it is widened. Widen an operand first, e.g. (uint64_t)w * h, or check the operands\' range.',
   },
   {
+    id: 'c/unchecked-pointer-walk',
+    cwe: ['CWE-125'],
+    severity: 'warning',
+    checks: 'a pointer walked to an end pointer (while (p < end)) that is advanced and read again inside the loop before any new comparison with the end',
+    message: 'The loop tests the pointer against its end once, then advances and reads it again: the second read can run past the end. Test again before each further read, e.g. if (p >= end) return -1;',
+  },
+  {
     id: 'c/unbounded-buffer-write',
     cwe: ['CWE-787', 'CWE-120'],
     severity: 'error',
