@@ -286,14 +286,34 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
     if (n) walk(n, (x) => (found ||= x.type === 'identifier' && x.text === v, !found));
     return found;
   };
-  /** The (pointer, end) pairs a loop condition compares: `p < end`, `end > p`, `p != end`. */
-  const bounds = (cond: Node | null): Array<[string, string]> => {
-    const out: Array<[string, string]> = [];
+  const indexVar = (n: Node | null): string | null => {
+    const u = unwrap(n);
+    return u?.type === 'identifier' && /^(const\s+)?(unsigned\s+|signed\s+)?(int|long|short|size_t|ssize_t|u?int\d+_t|u\d+|s\d+|uint|ut\d+|st\d+|gint|guint|gsize|DWORD|UINT)$/.test(fn.types.get(u.text) ?? '') ? u.text : null;
+  };
+  /** The base variable of a limit: `n`, `s->len` (s). */
+  const limitVar = (n: Node | null): string | null => {
+    let u = unwrap(n);
+    while (u?.type === 'field_expression') u = unwrap(field(u, 'argument'));
+    return u?.type === 'identifier' ? u.text : null;
+  };
+  /**
+   * The (walker, end, mode) triples a loop condition compares: pointers `p < end`, `end > p`,
+   * `p != end`; indices `i < len`, `len > i`.
+   */
+  const bounds = (cond: Node | null): Array<[string, string, 'ptr' | 'idx']> => {
+    const out: Array<[string, string, 'ptr' | 'idx']> = [];
     if (cond) walk(cond, (x) => {
       if (x.type === 'binary_expression' && /^(<|<=|>|>=|!=)$/.test(operator(x))) {
         const l = pointerVar(field(x, 'left'));
         const r = pointerVar(field(x, 'right'));
-        if (l && r && l !== r) out.push([l, r], [r, l]);
+        if (l && r && l !== r) out.push([l, r, 'ptr'], [r, l, 'ptr']);
+        const op = operator(x);
+        const il = indexVar(field(x, 'left'));
+        const ir = indexVar(field(x, 'right'));
+        // Only strict bounds: a loop that runs to `i <= n` indexes an array one longer than `n` by design.
+        const lim = op === '<' ? limitVar(field(x, 'right')) : op === '>' ? limitVar(field(x, 'left')) : null;
+        const idx = op === '<' ? il : op === '>' ? ir : null;
+        if (idx && lim && idx !== lim) out.push([idx, lim, 'idx']);
       }
       return true;
     });
@@ -301,7 +321,7 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
   };
   walk(fn.body, (loop) => {
     if (loop.type !== 'while_statement' && loop.type !== 'for_statement') return true;
-    for (const [p, end] of bounds(field(loop, 'condition'))) {
+    for (const [p, end, mode] of bounds(field(loop, 'condition'))) {
       let hit: Node | null = null;
       /**
        * What a comparison of the pointer with its end (in whatever arithmetic: `end - p < 2`,
@@ -310,7 +330,12 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
       const vouches = (x: Node): number | null => {
         if (x.type !== 'binary_expression' || !/^(<|<=|>|>=|!=|==)$/.test(operator(x)) || !mentionsName(x, p) || !mentionsName(x, end)) return null;
         let k = 1;
-        walk(x, (y) => (y.type === 'number_literal' && (k = Math.max(k, Number.parseInt(y.text, 10) || 1)), true));
+        walk(x, (y) => {
+          if (y.type === 'number_literal') k = Math.max(k, Number.parseInt(y.text, 10) || 1);
+          // `i + len > max`, `end - p < need`: a span of run-time size is checked as a whole; trust it.
+          if (y.type === 'binary_expression' && /^[-+]$/.test(operator(y)) && [field(y, 'left'), field(y, 'right')].some((o) => { const u = unwrap(o); return u?.type === 'identifier' && u.text !== p && u.text !== end; })) k = Number.MAX_SAFE_INTEGER;
+          return true;
+        });
         return k;
       };
       /** Bytes known to lie ahead of `p`, from the last test, through each read and advance. */
@@ -323,14 +348,16 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
             ahead = k;
             return false;
           }
-          if ((x.type === 'pointer_expression' && x.text.startsWith('*')) || x.type === 'subscript_expression') {
-            const arg = unwrap(field(x, 'argument'));
+          if ((mode === 'ptr' && x.type === 'pointer_expression' && x.text.startsWith('*')) || x.type === 'subscript_expression') {
+            const arg = unwrap(field(x, mode === 'ptr' ? 'argument' : 'index'));
             const pre = arg?.type === 'update_expression' && arg.text.startsWith('++') && unwrap(field(arg, 'argument'))?.text === p;
             // `*++p` moves first and reads after.
             if (pre) ahead--;
             // Offsets past a test are left to the fixed-offset rules; what this follows is `*p` after `p++`.
-            const off = x.type === 'subscript_expression' ? numberOf(field(x, 'index'), new Map()) : 0;
-            if (pointerVar(unwrapPost(arg)) === p && off !== null && ahead <= 0) {
+            const off = mode === 'ptr' && x.type === 'subscript_expression' ? numberOf(field(x, 'index'), new Map()) : 0;
+            // argv[argc] is NULL by the C standard: one past the count is still readable.
+            if (mode === 'idx' && unwrap(field(x, 'argument'))?.text === 'argv') return true;
+            if ((mode === 'ptr' ? pointerVar(unwrapPost(arg)) : indexVar(unwrapPost(arg))) === p && off !== null && ahead <= 0) {
               hit = x;
               return false;
             }
@@ -387,7 +414,7 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
       stmt(field(loop, 'body'), 1);
       if (hit) {
         const at: Node = hit;
-        hits.push({ rule: 'c/unchecked-pointer-walk', startLine: line(at), endLine: endLine(at), detail: `\`${p}\` is advanced and read again after the \`${end}\` test that guards this loop, with no new test` });
+        hits.push({ rule: 'c/unchecked-pointer-walk', startLine: line(at), endLine: endLine(at), detail: `\`${p}\` is advanced and ${mode === 'ptr' ? 'read' : 'used as an index'} again after the \`${end}\` test that guards this loop, with no new test` });
         break;
       }
     }

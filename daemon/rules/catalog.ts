@@ -276,8 +276,8 @@ const rules: RuleMeta[] = [
     id: 'c/unchecked-pointer-walk',
     cwe: ['CWE-125'],
     severity: 'warning',
-    checks: 'a pointer walked to an end pointer (while (p < end)) that is advanced and read again inside the loop before any new comparison with the end',
-    message: 'The loop tests the pointer against its end once, then advances and reads it again: the second read can run past the end. Test again before each further read, e.g. if (p >= end) return -1;',
+    checks: 'a pointer walked to an end pointer (while (p < end)), or an index walked to a length (while (i < len)), that is advanced and used again inside the loop before any new comparison with the end',
+    message: 'The loop tests the pointer (or index) against its end once, then advances and uses it again: the second access can run past the end. Test again before each further access, e.g. if (p >= end) return -1;',
   },
   {
     id: 'c/unbounded-buffer-write',
