@@ -261,6 +261,91 @@ export function fixedOffsetReads(fnNode: Node, fn: FnInfo, file: FileInfo, hits:
     });
     return true;
   });
+  offsetsPastTheTest(fn, file, pairs, hits);
+}
+
+/** `v + K` (or `v`, or `K + v`) with a constant K: the variable and the constant. */
+function varPlus(n: Node | null, file: FileInfo): [string, number] | null {
+  const u = unwrap(n);
+  if (u?.type === 'identifier') return [u.text, 0];
+  if (u?.type !== 'binary_expression' || operator(u) !== '+') return null;
+  const l = unwrap(field(u, 'left'));
+  const r = unwrap(field(u, 'right'));
+  const kl = numberOf(l, file.macros);
+  const kr = numberOf(r, file.macros);
+  if (l?.type === 'identifier' && kr !== null) return [l.text, kr];
+  if (r?.type === 'identifier' && kl !== null) return [r.text, kl];
+  // `pos + 8 + 8`
+  const inner = l?.type === 'binary_expression' ? varPlus(l, file) : null;
+  return inner && kr !== null ? [inner[0], inner[1] + kr] : null;
+}
+
+/**
+ * A position tested against the buffer's length, `if (pos + 8 > len) return`, then read further out
+ * than the test covers: `UINT(data, pos + 8)` needs `pos + 9 <= len`. The test was meant to cover the
+ * reads after it; the widest read tells how far it must reach (the fix is the test, `pos + 12 > len`).
+ */
+function offsetsPastTheTest(fn: FnInfo, file: FileInfo, pairs: Map<string, string>, hits: RuleHit[]): void {
+  const lens = new Map([...pairs].map(([b, l]) => [l, b]));
+  walk(fn.body, (ifs) => {
+    if (ifs.type !== 'if_statement' || field(ifs, 'alternative') || !exits(field(ifs, 'consequence'))) return true;
+    const c = unwrap(field(ifs, 'condition'));
+    if (c?.type !== 'binary_expression') return true;
+    let op = operator(c);
+    let sum = field(c, 'left');
+    let lim = unwrap(field(c, 'right'));
+    if (op === '<' || op === '<=') [sum, lim, op] = [field(c, 'right'), unwrap(field(c, 'left')), op === '<' ? '>' : '>='];
+    if ((op !== '>' && op !== '>=') || lim?.type !== 'identifier') return true;
+    const buf = lens.get(lim.text);
+    const vp = varPlus(sum, file);
+    if (!buf || !vp) return true;
+    const [v, k] = vp;
+    // Offsets from v that the test covers: `v + k > len` exits, so v + k <= len and v + (k - 1) < len.
+    const covered = op === '>' ? k : k + 1;
+    const block = ifs.parent;
+    if (!block || block.type !== 'compound_statement') return true;
+    let after = false;
+    for (const st of block.namedChildren) {
+      if (st.id === ifs.id) {
+        after = true;
+        continue;
+      }
+      if (!after) continue;
+      let stop = false;
+      let hit: [Node, number] | null = null;
+      walk(st, (x) => {
+        if (stop || hit) return false;
+        if ((x.type === 'assignment_expression' && unwrap(field(x, 'left'))?.text === v) || (x.type === 'update_expression' && unwrap(field(x, 'argument'))?.text === v)) {
+          stop = true;
+          return false;
+        }
+        let at: Node | null = null;
+        if (x.type === 'subscript_expression' && unwrap(field(x, 'argument'))?.text === buf) at = field(x, 'index');
+        if (x.type === 'call_expression') {
+          const args = argList(x).map(unwrap);
+          const i = args.findIndex((a) => a?.text === buf);
+          if (i >= 0 && args[i + 1]) at = args[i + 1];
+          const plus = args.find((a) => a?.type === 'binary_expression' && operator(a) === '+' && unwrap(field(a, 'left'))?.text === buf);
+          if (plus) at = field(plus, 'right');
+        }
+        const r = at ? varPlus(at, file) : null;
+        if (r && r[0] === v && r[1] >= covered) hit = [x, r[1]];
+        return true;
+      });
+      if (hit) {
+        const [x, off] = hit as [Node, number];
+        hits.push({
+          rule: 'c/unchecked-fixed-read',
+          startLine: line(x),
+          endLine: endLine(x),
+          detail: `reads \`${buf}\` at \`${v}\` + ${off}, but the test of \`${lim.text}\` above only covers up to \`${v}\` + ${covered - 1}`,
+        });
+        return true;
+      }
+      if (stop) break;
+    }
+    return true;
+  });
 }
 
 function isWrite(s: Node): boolean {

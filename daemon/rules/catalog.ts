@@ -262,7 +262,7 @@ const rules: RuleMeta[] = [
     id: 'c/unchecked-fixed-read',
     cwe: ['CWE-125'],
     severity: 'warning',
-    checks: 'a byte buffer passed with its length (f(const uint8_t *buf, size_t len)) read at a fixed offset (buf[3], *(buf + 3)) before any test of the length',
+    checks: 'a byte buffer passed with its length (f(const uint8_t *buf, size_t len)) read at a fixed offset (buf[3], *(buf + 3)) before any test of the length, or read at pos + K past what a test of pos against the length (if (pos + 8 > len) return) covers',
     message: 'This reads a fixed offset of a buffer whose length has not been tested: a shorter input is read past its end. Test the length first, e.g. if (len < 4) return -1;',
   },
   {
