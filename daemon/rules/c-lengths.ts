@@ -404,107 +404,157 @@ export function uncheckedPointerWalk(fn: FnInfo, hits: RuleHit[]): void {
     });
     return out;
   };
+  /** Follows `p` through `root` from a budget of `initial` bytes ahead; the first access past the budget. */
+  const budgetWalk = (p: string, end: string, mode: 'ptr' | 'idx', root: Node | null, initial: number, straight = false): Node | null => {
+    let hit: Node | null = null;
+    /**
+     * What a comparison of the pointer with its end (in whatever arithmetic: `end - p < 2`,
+     * `p + 6 > end`) vouches for: as many bytes as the constant in it, at least one.
+     */
+    const vouches = (x: Node): number | null => {
+      if (x.type !== 'binary_expression' || !/^(<|<=|>|>=|!=|==)$/.test(operator(x)) || !mentionsName(x, p) || !mentionsName(x, end)) return null;
+      let k = 1;
+      walk(x, (y) => {
+        if (y.type === 'number_literal') k = Math.max(k, Number.parseInt(y.text, 10) || 1);
+        // `i + len > max`, `end - p < need`: a span of run-time size is checked as a whole; trust it.
+        if (y.type === 'binary_expression' && /^[-+]$/.test(operator(y)) && [field(y, 'left'), field(y, 'right')].some((o) => { const u = unwrap(o); return u?.type === 'identifier' && u.text !== p && u.text !== end; })) k = Number.MAX_SAFE_INTEGER;
+        return true;
+      });
+      return k;
+    };
+    /** Bytes known to lie ahead of `p`, from the last test, through each read and advance. */
+    const expr = (n: Node | null, ahead: number): number => {
+      if (!n) return ahead;
+      walk(n, (x) => {
+        if (hit) return false;
+        const k = vouches(x);
+        if (k !== null) {
+          ahead = k;
+          return false;
+        }
+        if ((mode === 'ptr' && x.type === 'pointer_expression' && x.text.startsWith('*')) || x.type === 'subscript_expression') {
+          const arg = unwrap(field(x, mode === 'ptr' ? 'argument' : 'index'));
+          const pre = arg?.type === 'update_expression' && arg.text.startsWith('++') && unwrap(field(arg, 'argument'))?.text === p;
+          // `*++p` moves first and reads after.
+          if (pre) ahead--;
+          // Offsets past a test are left to the fixed-offset rules; what this follows is `*p` after `p++`.
+          const off = mode === 'ptr' && x.type === 'subscript_expression' ? numberOf(field(x, 'index'), new Map()) : 0;
+          // argv[argc] is NULL by the C standard: one past the count is still readable.
+          if (mode === 'idx' && unwrap(field(x, 'argument'))?.text === 'argv') return true;
+          if ((mode === 'ptr' ? pointerVar(unwrapPost(arg)) : indexVar(unwrapPost(arg))) === p && off !== null && ahead <= 0) {
+            hit = x;
+            return false;
+          }
+          if (pre) return false;
+        }
+        // Library calls that read through a pointer argument: `memcpy(&out, p, 4)` after `p += 8`.
+        if (mode === 'ptr' && x.type === 'call_expression' && ahead <= 0) {
+          const args = argList(x);
+          if ((C.derefArgs.get(callName(x)) ?? []).some((i) => unwrap(args[i] ?? null)?.text === p)) {
+            hit = x;
+            return false;
+          }
+        }
+        if (x.type === 'update_expression' && unwrap(field(x, 'argument'))?.text === p) ahead = x.text.includes('++') ? ahead - 1 : straight ? Number.POSITIVE_INFINITY : ahead;
+        if (x.type === 'assignment_expression' && unwrap(field(x, 'left'))?.text === p) {
+          // The value is read before the pointer moves: `p += len(*p)` reads at the old place.
+          ahead = expr(field(x, 'right'), ahead);
+          const right = field(x, 'right');
+          const by = numberOf(right, new Map());
+          if (operator(x) === '+=') ahead = by !== null ? ahead - by : 0;
+          else if (operator(x) === '=') ahead = mentionsName(right, p) ? 0 : 1;
+          return false;
+        }
+        return true;
+      });
+      return ahead;
+    };
+    const stmt = (n: Node | null, ahead: number): number => {
+      if (!n || hit) return ahead;
+      switch (n.type) {
+        case 'compound_statement':
+          for (const k of n.namedChildren) ahead = stmt(k, ahead);
+          return ahead;
+        // `#if A ... #else ... #endif`: one of the two is compiled, as with if/else.
+        case 'preproc_if':
+        case 'preproc_ifdef':
+        case 'preproc_elif':
+        case 'preproc_else': {
+          const alt = field(n, 'alternative');
+          const skip = new Set([alt?.id, field(n, 'condition')?.id, field(n, 'name')?.id]);
+          let a = ahead;
+          for (const k of n.namedChildren) if (!skip.has(k.id)) a = stmt(k, a);
+          return alt ? Math.min(a, stmt(alt, ahead)) : Math.min(a, ahead);
+        }
+        case 'if_statement': {
+          const f = expr(field(n, 'condition'), ahead);
+          const cons = field(n, 'consequence');
+          const alt = field(n, 'alternative');
+          const altStmt = alt?.type === 'else_clause' ? alt.namedChildren[0] ?? null : alt;
+          const a = stmt(cons, f);
+          const b = altStmt ? stmt(altStmt, f) : f;
+          if (exits(cons)) return b;
+          if (altStmt && exits(altStmt)) return a;
+          return Math.min(a, b);
+        }
+        case 'while_statement':
+        case 'for_statement':
+        case 'do_statement': {
+          if (bounds(field(n, 'condition')).some(([a]) => a === p)) return straight ? Number.POSITIVE_INFINITY : 1;
+          let f = n.type === 'for_statement' ? expr(field(n, 'initializer'), ahead) : ahead;
+          // Outside a bounded walk, a loop is followed once and what it leaves is not known.
+          for (let round = 0; round < (straight ? 1 : 2); round++) {
+            if (n.type !== 'do_statement') f = expr(field(n, 'condition'), f);
+            f = stmt(field(n, 'body'), f);
+            if (n.type === 'for_statement') f = expr(field(n, 'update'), f);
+            if (n.type === 'do_statement') f = expr(field(n, 'condition'), f);
+          }
+          return straight ? Number.POSITIVE_INFINITY : f;
+        }
+        default:
+          return expr(n, ahead);
+      }
+    };
+    stmt(root, initial);
+    return hit;
+  };
+  const reported = new Set<string>();
   walk(fn.body, (loop) => {
     if (loop.type !== 'while_statement' && loop.type !== 'for_statement') return true;
     for (const [p, end, mode] of bounds(field(loop, 'condition'))) {
-      let hit: Node | null = null;
-      /**
-       * What a comparison of the pointer with its end (in whatever arithmetic: `end - p < 2`,
-       * `p + 6 > end`) vouches for: as many bytes as the constant in it, at least one.
-       */
-      const vouches = (x: Node): number | null => {
-        if (x.type !== 'binary_expression' || !/^(<|<=|>|>=|!=|==)$/.test(operator(x)) || !mentionsName(x, p) || !mentionsName(x, end)) return null;
-        let k = 1;
-        walk(x, (y) => {
-          if (y.type === 'number_literal') k = Math.max(k, Number.parseInt(y.text, 10) || 1);
-          // `i + len > max`, `end - p < need`: a span of run-time size is checked as a whole; trust it.
-          if (y.type === 'binary_expression' && /^[-+]$/.test(operator(y)) && [field(y, 'left'), field(y, 'right')].some((o) => { const u = unwrap(o); return u?.type === 'identifier' && u.text !== p && u.text !== end; })) k = Number.MAX_SAFE_INTEGER;
-          return true;
-        });
-        return k;
-      };
-      /** Bytes known to lie ahead of `p`, from the last test, through each read and advance. */
-      const expr = (n: Node | null, ahead: number): number => {
-        if (!n) return ahead;
-        walk(n, (x) => {
-          if (hit) return false;
-          const k = vouches(x);
-          if (k !== null) {
-            ahead = k;
-            return false;
-          }
-          if ((mode === 'ptr' && x.type === 'pointer_expression' && x.text.startsWith('*')) || x.type === 'subscript_expression') {
-            const arg = unwrap(field(x, mode === 'ptr' ? 'argument' : 'index'));
-            const pre = arg?.type === 'update_expression' && arg.text.startsWith('++') && unwrap(field(arg, 'argument'))?.text === p;
-            // `*++p` moves first and reads after.
-            if (pre) ahead--;
-            // Offsets past a test are left to the fixed-offset rules; what this follows is `*p` after `p++`.
-            const off = mode === 'ptr' && x.type === 'subscript_expression' ? numberOf(field(x, 'index'), new Map()) : 0;
-            // argv[argc] is NULL by the C standard: one past the count is still readable.
-            if (mode === 'idx' && unwrap(field(x, 'argument'))?.text === 'argv') return true;
-            if ((mode === 'ptr' ? pointerVar(unwrapPost(arg)) : indexVar(unwrapPost(arg))) === p && off !== null && ahead <= 0) {
-              hit = x;
-              return false;
-            }
-            if (pre) return false;
-          }
-          if (x.type === 'update_expression' && unwrap(field(x, 'argument'))?.text === p && x.text.includes('++')) ahead--;
-          if (x.type === 'assignment_expression' && unwrap(field(x, 'left'))?.text === p) {
-            // The value is read before the pointer moves: `p += len(*p)` reads at the old place.
-            ahead = expr(field(x, 'right'), ahead);
-            const right = field(x, 'right');
-            const by = numberOf(right, new Map());
-            if (operator(x) === '+=') ahead = by !== null ? ahead - by : 0;
-            else if (operator(x) === '=') ahead = mentionsName(right, p) ? 0 : 1;
-            return false;
-          }
-          return true;
-        });
-        return ahead;
-      };
-      const stmt = (n: Node | null, ahead: number): number => {
-        if (!n || hit) return ahead;
-        switch (n.type) {
-          case 'compound_statement':
-            for (const k of n.namedChildren) ahead = stmt(k, ahead);
-            return ahead;
-          case 'if_statement': {
-            const f = expr(field(n, 'condition'), ahead);
-            const cons = field(n, 'consequence');
-            const alt = field(n, 'alternative');
-            const altStmt = alt?.type === 'else_clause' ? alt.namedChildren[0] ?? null : alt;
-            const a = stmt(cons, f);
-            const b = altStmt ? stmt(altStmt, f) : f;
-            if (exits(cons)) return b;
-            if (altStmt && exits(altStmt)) return a;
-            return Math.min(a, b);
-          }
-          case 'while_statement':
-          case 'for_statement':
-          case 'do_statement': {
-            if (bounds(field(n, 'condition')).some(([a]) => a === p)) return 1;
-            let f = n.type === 'for_statement' ? expr(field(n, 'initializer'), ahead) : ahead;
-            for (let round = 0; round < 2; round++) {
-              if (n.type !== 'do_statement') f = expr(field(n, 'condition'), f);
-              f = stmt(field(n, 'body'), f);
-              if (n.type === 'for_statement') f = expr(field(n, 'update'), f);
-              if (n.type === 'do_statement') f = expr(field(n, 'condition'), f);
-            }
-            return f;
-          }
-          default:
-            return expr(n, ahead);
-        }
-      };
-      stmt(field(loop, 'body'), 1);
+      const hit = budgetWalk(p, end, mode, field(loop, 'body'), 1);
       if (hit) {
         const at: Node = hit;
         hits.push({ rule: 'c/unchecked-pointer-walk', startLine: line(at), endLine: endLine(at), detail: `\`${p}\` is advanced and ${mode === 'ptr' ? 'read' : 'used as an index'} again after the \`${end}\` test that guards this loop, with no new test` });
+        reported.add(p);
         break;
       }
     }
     return true;
   });
+  // Outside loop conditions: a cursor tested against the end by an early exit (`if (p + 4 > end) return`)
+  // and then moved on and read with no test for the new place.
+  const tested = new Map<string, string>();
+  walk(fn.body, (ifs) => {
+    if (ifs.type !== 'if_statement' || !exits(field(ifs, 'consequence'))) return true;
+    walk(field(ifs, 'condition')!, (x) => {
+      if (x.type !== 'binary_expression' || !/^(<|<=|>|>=)$/.test(operator(x))) return true;
+      for (const [mine, other] of [[field(x, 'left'), field(x, 'right')], [field(x, 'right'), field(x, 'left')]] as const) {
+        const u = unwrap(mine);
+        const cur = pointerVar(u?.type === 'binary_expression' && operator(u) === '+' ? field(u, 'left') : u);
+        let end: string | null = null;
+        if (other) walk(other, (y) => (end ??= y.type === 'identifier' && pointerVar(y) && y.text !== cur ? y.text : null, !end));
+        if (cur && end && !tested.has(cur)) tested.set(cur, end);
+      }
+      return true;
+    });
+    return true;
+  });
+  for (const [p, end] of tested) {
+    if (reported.has(p)) continue;
+    const hit = budgetWalk(p, end, 'ptr', fn.body, Number.POSITIVE_INFINITY, true);
+    if (hit) hits.push({ rule: 'c/unchecked-pointer-walk', startLine: line(hit), endLine: endLine(hit), detail: `\`${p}\` is moved on and read after its last test against \`${end}\`, with no test for the new place` });
+  }
 }
 
 /** `p++` or `(p)`: the pointer a dereference reads. */
