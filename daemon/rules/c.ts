@@ -949,9 +949,15 @@ function missingNullTest(fn: FnInfo, file: FileInfo, hits: RuleHit[]): void {
 // ------------------------------------------------------------------ CWE-416 / CWE-415
 function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
   walk(fn.body, (call) => {
-    if (call.type !== 'call_expression' || !C.releaseFns.has(callName(call))) return true;
+    // Known release functions, and one-argument functions named for releasing (`buf_release(req)`,
+    // `DestroyImage(img)`): with one argument, what they release can only be that argument.
+    if (call.type !== 'call_expression') return true;
+    const known = C.releaseFns.has(callName(call));
+    if (!known && !(argList(call).length === 1 && C.releaseName.test(callName(call)))) return true;
     const target = unwrap(argList(call)[0] ?? null);
     if (!target || (target.type !== 'identifier' && target.type !== 'field_expression')) return true;
+    // By name, only a pointer the function declares as one (`jv_free(v)` takes a value, not memory).
+    if (!known && !(target.type === 'identifier' && /\*/.test(fn.types.get(target.text) ?? ''))) return true;
     const stmt = call.parent;
     if (stmt?.type !== 'expression_statement') return true;
     const name = target.text;
@@ -967,7 +973,7 @@ function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
           continue;
         }
         if (!after) continue;
-        stop = scanUse(s, name, hits);
+        stop = scanUse(s, name, hits, known);
         if (stop || exits(s)) {
           stop = true;
           break;
@@ -982,9 +988,9 @@ function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
         // The end of a loop's body without an exit: the next iteration runs the update, the condition and
         // the body up to the release again, with the pointer still freed unless one of them reassigns it.
         const head = [owner.type === 'for_statement' ? field(owner, 'update') : null, field(owner, 'condition')];
-        if (head.some((h) => h && scanUse(h, name, hits))) break;
+        if (head.some((h) => h && scanUse(h, name, hits, known))) break;
         for (const s of kids(block)) {
-          if (s.id === cur.id || scanUse(s, name, hits) || exits(s)) break;
+          if (s.id === cur.id || scanUse(s, name, hits, known) || exits(s)) break;
         }
         break;
       } else break;
@@ -994,7 +1000,7 @@ function useAfterFree(fn: FnInfo, hits: RuleHit[]): void {
 }
 
 /** Scans one statement after a free; true when the analysis of that pointer is finished. */
-function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
+function scanUse(s: Node, name: string, hits: RuleHit[], known = true): boolean {
   let result = false;
   walk(s, (x) => {
     if (result) return false;
@@ -1002,6 +1008,11 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     if (x.text !== name || (x.type !== 'identifier' && x.type !== 'field_expression')) return true;
     const p = x.parent;
     if (p?.type === 'assignment_expression' && field(p, 'left')?.id === x.id) {
+      result = true;
+      return false;
+    }
+    // `make(&p, ...)`: handed out to be set again, not read.
+    if (p?.type === 'pointer_expression' && p.text.startsWith('&') && p.parent?.type === 'argument_list') {
       result = true;
       return false;
     }
@@ -1014,7 +1025,10 @@ function scanUse(s: Node, name: string, hits: RuleHit[]): boolean {
     }
     if (isTest(x, s)) return false;
     const call = p?.type === 'argument_list' ? p.parent : null;
-    if (call && C.releaseFns.has(callName(call))) {
+    if (call && !known && (C.releaseFns.has(callName(call)) || /free/i.test(callName(call)))) {
+      // After a release known only by its name, a free may be of the object whose insides it released
+      // (`hash_destroy(h); FREE_HASHTABLE(h);`): no verdict.
+    } else if (call && C.releaseFns.has(callName(call))) {
       hits.push({ rule: 'c/double-free', startLine: line(x), endLine: line(x) });
     } else {
       hits.push({ rule: 'c/use-after-free', startLine: line(x), endLine: line(x), detail: `\`${name}\` was freed earlier` });

@@ -312,6 +312,8 @@ export const C = {
     'free', 'cfree', 'g_free', 'kfree', 'kvfree', 'vfree', 'kzfree', 'kfree_sensitive', 'av_free', 'efree', 'xmlFree',
     'OPENSSL_free', 'CRYPTO_free', 'g_slice_free1', 'mem_free', 'xfree', 'zfree', 'PyMem_Free', 'ruby_xfree',
   ]),
+  /** Names of functions that release what they are given (used only for one-argument calls). */
+  releaseName: /(^|_)(free|release|destroy)$|^[a-z]\w*(Free|Destroy|Release)$|^(Free|Destroy|Release)[A-Z]\w*$/,
   /** A function named like this tears its object down: fields it frees are not expected to be reset. */
   teardownName: /(free|destroy|release|cleanup|clean_up|clear|dispose|fini|finalize|deinit|uninit|delete|del|close|teardown|dtor|unref|put|exit|shutdown|remove|reset|drop|kill|unload|unregister)/i,
   /** Element types of byte buffers: what a (buffer, length) parameter pair carries. */
