@@ -1,6 +1,6 @@
 import { type Node, field, line, endLine, walk, operator } from './ast.js';
 import type { RuleHit } from './catalog.js';
-import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorName, exits, numberOf, unwrap } from './c.js';
+import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorName, exits, isWrite, numberOf, unwrap } from './c.js';
 import { C } from './data.js';
 
 /*
@@ -348,11 +348,6 @@ function offsetsPastTheTest(fn: FnInfo, file: FileInfo, pairs: Map<string, strin
   });
 }
 
-function isWrite(s: Node): boolean {
-  const p = s.parent;
-  return !!p && ((p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) || p.type === 'update_expression');
-}
-
 
 /**
  * A pointer walked up to an end pointer (`while (p < end)`) that is advanced and read again inside the
@@ -562,5 +557,3 @@ function unwrapPost(n: Node | null): Node | null {
   const u = unwrap(n);
   return u?.type === 'update_expression' ? unwrap(field(u, 'argument')) : u;
 }
-
-const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);

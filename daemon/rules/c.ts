@@ -512,7 +512,7 @@ function inductionLowerBound(loop: Node, v: string, macros: Map<string, number>)
   return start !== null && start >= 0 && up;
 }
 
-function isWrite(s: Node): boolean {
+export function isWrite(s: Node): boolean {
   const p = s.parent;
   if (!p) return false;
   if (p.type === 'assignment_expression' && field(p, 'left')?.id === s.id) return true;
