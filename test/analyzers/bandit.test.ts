@@ -37,11 +37,11 @@ function hostileRoot(files: Record<string, string>): { root: string; marker: str
 const SQLI = 'import sqlite3\n\n\ndef find(db, name):\n    return db.execute("SELECT * FROM users WHERE name = \'%s\'" % name)\n';
 const SHELL = 'import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n';
 
-function ctx(root: string, files: Record<string, string>): AnalyzeContext {
+function ctx(root: string, files: Record<string, string>, config: Record<string, unknown> = {}): AnalyzeContext {
   return {
     root,
     files: Object.entries(files).map(([path, content]) => ({ path, absPath: join(root, path), language: 'python' as const, content })),
-    config: parseConfig({}, 'test'),
+    config: parseConfig(config, 'test'),
     timeoutMs: 60_000,
   };
 }
@@ -85,10 +85,20 @@ describe('running bandit on a snapshot', () => {
     const b = (await findBandit({ PATH: '/usr/bin' })) as BanditCommand;
     const files = { 'app.py': SQLI };
     const { root, marker } = hostileRoot(files);
-    const run = await runBandit(b, ctx(root, files));
+    // Without the built-in rules, bandit's B608 is the SQL check there is.
+    const run = await runBandit(b, ctx(root, files, { analyzers: { builtin: false } }));
     expect(run.findings.map((f) => `${f.ruleId} ${f.cwe.join()}`)).toContain('B608:hardcoded_sql_expressions CWE-89');
     expect(run.notAnalyzed).toEqual([]);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('leaves string-built SQL (B608) to the built-in taint rules while they run', async () => {
+    const b = (await findBandit({ PATH: '/usr/bin' })) as BanditCommand;
+    const files = { 'app.py': SQLI };
+    const { root } = hostileRoot(files);
+    const run = await runBandit(b, ctx(root, files));
+    expect(run.findings.map((f) => f.ruleId)).not.toContain('B608:hardcoded_sql_expressions');
+    expect(run.notAnalyzed).toEqual([]);
   });
 
   it('python -m bandit (a bandit that needs no launcher) runs without the current directory on sys.path', async () => {
