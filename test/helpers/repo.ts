@@ -192,6 +192,18 @@ def unsubscribe():
     db.commit()
 `;
 
+/** Request data in a shell command: the built-in taint rule and bandit's B602 both report line 9. */
+export const CMDI_PY = `import subprocess
+from flask import Flask, request
+
+app = Flask(__name__)
+
+@app.route('/ping')
+def ping():
+    host = request.args.get('host')
+    return subprocess.check_output('ping -c 1 ' + host, shell=True)
+`;
+
 export const SAFE_PY = SQLI_PY.replace(`"DELETE FROM subscriptions WHERE email = '%s'" % email`, `"DELETE FROM subscriptions WHERE email = ?", (email,)`);
 
 export const UAF_C = `#include <stdlib.h>
