@@ -4,10 +4,13 @@ import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorN
 import { C } from './data.js';
 
 /*
- * Lengths that come from the caller or from the data, used to copy into (or compare against) a
- * buffer of fixed size with nothing on the way comparing them to anything. The classic overflow of
- * parsers and protocol handlers (CWE-805): `memcpy(buf, src, hdr->len)` where `buf` is a local or
- * global array, fixed by `if (hdr->len > sizeof buf) return`.
+ * Lengths and cursors held against what the function tested, the overflows of parsers and protocol
+ * handlers:
+ * - a length from the caller or the data copied into a fixed-size array with nothing comparing it
+ *   (CWE-805: `memcpy(buf, src, hdr->len)`, fixed by `if (hdr->len > sizeof buf) return`);
+ * - a buffer passed with its length read at offsets the length was never tested for, or past what
+ *   its test covers (`if (pos + 8 > len) return; read(data, pos + 8)`);
+ * - a pointer or index walked to its end and advanced and used again with no new test.
  */
 
 const norm = (t: string): string => t.replace(/\s+/g, '');
