@@ -65,6 +65,10 @@ export const PY = {
     ['werkzeug.security.safe_join', ['path']],
     ['safe_join', ['path']],
     ['os.path.basename', ['path']],
+    ['ldap.filter.escape_filter_chars', ['ldap']],
+    ['ldap3.utils.conv.escape_filter_chars', ['ldap']],
+    ['escape_filter_chars', ['ldap']],
+    ['ldap.dn.escape_dn_chars', ['ldap']],
     ['*.escape_string', ['sql']],
     ['*.escape_identifier', ['sql']],
     ['*.quote_identifier', ['sql']],
@@ -502,8 +506,8 @@ export const JS = {
 
   /** Validators and escapers that make a value safe for one kind of sink (checked after `sanitizers`). */
   kindSanitizers: new Map<string, readonly SinkKind[]>([
-    ['mongo-sanitize', ['sql']], ['mongoSanitize', ['sql']], ['sanitize', ['sql']], ['mongoSanitize.sanitize', ['sql']],
-    ['express-mongo-sanitize.sanitize', ['sql']], ['mysql.escape', ['sql']], ['sqlstring.escape', ['sql']],
+    ['mongo-sanitize', ['nosql']], ['mongoSanitize', ['nosql']], ['sanitize', ['nosql']], ['mongoSanitize.sanitize', ['nosql']],
+    ['express-mongo-sanitize.sanitize', ['nosql']], ['mysql.escape', ['sql']], ['sqlstring.escape', ['sql']],
     ['SqlString.escape', ['sql']], ['pg-format', ['sql']], ['format.literal', ['sql']], ['escapeLiteral', ['sql']],
     ['escapeIdentifier', ['sql']], ['escapeId', ['sql']], ['connection.escape', ['sql']], ['db.escape', ['sql']],
     ['pool.escape', ['sql']], ['sequelize.escape', ['sql']], ['validator.escape', ['xss']],

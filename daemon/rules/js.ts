@@ -475,7 +475,7 @@ export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'th
   const nosqlProblem = (q: Node, env: Map<string, TV>, depth = 0): string | null => {
     if (depth > 4) return null;
     const t = ev(q, env);
-    if (q.type !== 'object') return has(raw, t) && !t!.clean.has('sql') ? 'the whole query object comes from the request' : null;
+    if (q.type !== 'object') return has(raw, t) && !t!.clean.has('nosql') ? 'the whole query object comes from the request' : null;
     // Sequelize/TypeORM options ({ where: {...} }): their operators are symbols, which JSON cannot carry.
     if (depth === 0 && pairs(q).has('where')) return null;
     for (const [k, v] of pairs(q)) {
@@ -487,7 +487,7 @@ export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'th
         if (inner) return inner;
         continue;
       }
-      if (has(raw, vt) && !vt!.clean.has('sql')) return `"${k}" takes a request value that may be an object such as {"$ne": null}`;
+      if (has(raw, vt) && !vt!.clean.has('nosql')) return `"${k}" takes a request value that may be an object such as {"$ne": null}`;
     }
     return null;
   };
@@ -510,7 +510,7 @@ export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'th
       if (JS.nosqlMethods.has(seg)) {
         const why = nosqlProblem(args[0], env);
         if (why) hit('js/nosql-injection', call, undefined, why);
-      } else if (seg === '$where' && reaches(at(0), 'sql')) hit('js/nosql-injection', call, undefined, 'request data in $where runs as JavaScript on the server');
+      } else if (seg === '$where' && reaches(at(0), 'nosql')) hit('js/nosql-injection', call, undefined, 'request data in $where runs as JavaScript on the server');
     }
     // CWE-601: redirects.
     if ((isResponse || root?.text === 'ctx') && (seg === 'redirect' || seg === 'location') && args.length > 0) {
@@ -843,7 +843,7 @@ export function jsModule(root: Node, ctx?: JsContext, ownPath = ctx?.path ?? 'th
         // CWE-943: MongoDB runs the JavaScript of a $where/$function; nothing else uses these keys.
         const key = field(n, 'key')?.text.replace(/^['"`]|['"`]$/g, '') ?? '';
         if (/^\$(where|function|accumulator)$/.test(key)) {
-          const r = reaches(ev(field(n, 'value'), env), 'sql', 'weak');
+          const r = reaches(ev(field(n, 'value'), env), 'nosql', 'weak');
           if (r === 'strong') hit('js/nosql-injection', n, undefined, `request data in ${key} runs as JavaScript on the server`);
           else if (r) hit('js/nosql-injection', n, 'warning', `${key} is built from the function's parameters and runs as JavaScript on the server`);
         }

@@ -1699,14 +1699,14 @@ function moreSinks(
   if (isMethod && PY_MORE.ldapSearch.has(seg) && [...mods].some((m) => PY_MORE.ldapModules.has(m))) {
     const ldap3 = mods.has('ldap3') && !mods.has('ldap');
     const filter = ldap3 ? kw.get('search_filter') ?? pos[1] : kw.get('filterstr') ?? pos[2];
-    if (filter && reaches(ev(filter), 'sql')) hit('py/ldap-injection', call);
+    if (filter && reaches(ev(filter), 'ldap')) hit('py/ldap-injection', call);
   }
   // CWE-643: XPath expressions.
   const xpath = PY_MORE.xpathCalls.has(qn) || (isMethod && PY_MORE.xpathCalls.has(`*.${seg}`) && (seg === 'xpath' || /xpath|evaluator/i.test(recv)));
   const elementPath = isMethod && PY_MORE.elementPathCalls.has(seg) && [...mods].some((m) => PY_MORE.xmlModules.has(m));
   if ((xpath || elementPath) && pos[0]) {
     const t = ev(pos[0]);
-    if (reaches(t, 'sql') && (xpath || t!.built)) hit('py/xpath-injection', call);
+    if (reaches(t, 'xpath') && (xpath || t!.built)) hit('py/xpath-injection', call);
   }
   // CWE-117: request data in a log line (a note: logs are read by people and tools, rarely a direct risk).
   if (isMethod && PY_MORE.logLevels.has(seg) && PY_MORE.logReceiver.test(recv)) {
@@ -1728,14 +1728,14 @@ function moreSinks(
     if (q.type === 'dictionary') {
       const keys = dictKeys(q);
       const where = keys.get('$where') ?? keys.get('$function');
-      if (where && reaches(ev(where), 'sql')) hit('py/nosql-injection', call, undefined, 'request data in $where runs as JavaScript on the server');
+      if (where && reaches(ev(where), 'nosql')) hit('py/nosql-injection', call, undefined, 'request data in $where runs as JavaScript on the server');
       else {
         // A value converted (str(...), int(...)) is no object any more.
         const converted = (v: Node): boolean => v.type === 'call' && /^(str|int|float|bool|escape|\w*(sanitize|clean|valid)\w*)$/i.test(lastSegment(dotted(field(v, 'function'))));
-        const bad = [...keys].find(([, v]) => !converted(v) && PY_MORE.jsonSource.test(v.text) && reaches(ev(v), 'sql'));
+        const bad = [...keys].find(([, v]) => !converted(v) && PY_MORE.jsonSource.test(v.text) && reaches(ev(v), 'nosql'));
         if (bad) hit('py/nosql-injection', call, undefined, `"${bad[0]}" takes a value from a JSON request, which may be an object such as {"$ne": null}`);
       }
-    } else if (PY_MORE.jsonSource.test(q.text) && reaches(ev(pos[0]), 'sql')) {
+    } else if (PY_MORE.jsonSource.test(q.text) && reaches(ev(pos[0]), 'nosql')) {
       hit('py/nosql-injection', call, undefined, 'the whole query object comes from the request');
     }
   }

@@ -5,9 +5,10 @@
  * `self` and results of unknown calls (dyn); whether it was built by string formatting; whether that
  * formatting produced HTML around unescaped data; and which sink kinds a sanitizer made it safe for.
  */
-export type SinkKind = 'path' | 'xss' | 'cmd' | 'sql' | 'code' | 'deser' | 'url' | 'xml';
+export type SinkKind = 'path' | 'xss' | 'cmd' | 'sql' | 'ldap' | 'xpath' | 'nosql' | 'code' | 'deser' | 'url' | 'xml';
 
-export const ALL_KINDS: readonly SinkKind[] = ['path', 'xss', 'cmd', 'sql', 'code', 'deser', 'url', 'xml'];
+/** Each query language its own kind: a SQL escaper leaves an LDAP filter or a Mongo query as open as it was. */
+export const ALL_KINDS: readonly SinkKind[] = ['path', 'xss', 'cmd', 'sql', 'ldap', 'xpath', 'nosql', 'code', 'deser', 'url', 'xml'];
 
 export interface Taint {
   strong: boolean;
