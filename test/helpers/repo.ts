@@ -158,8 +158,26 @@ export const FIXED_FN = `def unsubscribe():
     cur.execute("DELETE FROM subscriptions WHERE email = ?", (email,))
     db.commit()`;
 
+/**
+ * Stops the home's daemon and waits for its process to be gone: `daemon stop` returns once the socket
+ * is closed, while the daemon may still be writing its knowledge base and cache on the way out, and a
+ * test that removes the home then races it (ENOTEMPTY).
+ */
 export function stopDaemon(home: string): void {
+  const pid = daemonPid(home);
   spawnSync(process.execPath, [CLI, 'daemon', 'stop'], { env: envFor(home), encoding: 'utf8' });
+  if (!pid) return;
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    try {
+      process.kill(pid, 0);
+      // An exited daemon nobody has reaped yet is gone as far as its files are concerned.
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return;
+    } catch {
+      return;
+    }
+    spawnSync('sleep', ['0.05']);
+  }
 }
 
 export function daemonStarts(home: string): number {
