@@ -399,38 +399,34 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
     if (fn.type === 'identifier') {
       if (topLevel.has(fn.text)) return undefined;
       const b = xf.bindings.get(fn.text);
-      return b?.kind === 'symbol' ? resolveSymbol(b.path, b.name, 0) : undefined;
+      return b?.kind === 'symbol' ? resolveSymbol(b.path, b.name) : undefined;
     }
     if (fn.type === 'attribute') {
       const obj = field(fn, 'object');
       const name = field(fn, 'attribute')?.text;
       if (!obj || !name) return undefined;
       const b = xf.bindings.get(dotted(obj));
-      if (b?.kind === 'module') return resolveSymbol(b.path, name, 0);
+      if (b?.kind === 'module') return resolveSymbol(b.path, name);
       // `Class.method(...)` on an imported class, or `obj.method(...)` on an instance of one.
-      const cls = b?.kind === 'symbol' && !topLevel.has(dotted(obj)) ? resolveClass(b.path, b.name, 0) : obj.type === 'identifier' ? instances().get(obj.text) : undefined;
+      const cls = b?.kind === 'symbol' && !topLevel.has(dotted(obj)) ? resolveClass(b.path, b.name) : obj.type === 'identifier' ? instances().get(obj.text) : undefined;
       return cls && cls.mod.params(`${cls.name}.${name}`) ? { mod: cls.mod, name: `${cls.name}.${name}` } : undefined;
     }
     return undefined;
   };
 
-  /** A function defined in `path`, following re-exports (`from .impl import f` in a package's __init__). */
-  const resolveSymbol = (path: string, name: string, depth: number): { mod: PyModule; name: string } | undefined => {
+  /**
+   * A name defined in `path` as what `defines` accepts, following re-exports (`from .impl import f` in a
+   * package's __init__).
+   */
+  const resolveDefined = (path: string, name: string, defines: (m: PyModule, name: string) => boolean, depth = 0): { mod: PyModule; name: string } | undefined => {
     const m = xf?.project.module(path);
     if (!m || depth > 4) return undefined;
-    if (m.params(name)) return { mod: m, name };
+    if (defines(m, name)) return { mod: m, name };
     const b = m.binding(name);
-    return b?.kind === 'symbol' && b.path !== path ? resolveSymbol(b.path, b.name, depth + 1) : undefined;
+    return b?.kind === 'symbol' && b.path !== path ? resolveDefined(b.path, b.name, defines, depth + 1) : undefined;
   };
-
-  /** A class defined in `path`, following re-exports. */
-  const resolveClass = (path: string, name: string, depth: number): { mod: PyModule; name: string } | undefined => {
-    const m = xf?.project.module(path);
-    if (!m || depth > 4) return undefined;
-    if (m.hasClass(name)) return { mod: m, name };
-    const b = m.binding(name);
-    return b?.kind === 'symbol' && b.path !== path ? resolveClass(b.path, b.name, depth + 1) : undefined;
-  };
+  const resolveSymbol = (path: string, name: string): { mod: PyModule; name: string } | undefined => resolveDefined(path, name, (m, n) => !!m.params(n));
+  const resolveClass = (path: string, name: string): { mod: PyModule; name: string } | undefined => resolveDefined(path, name, (m, n) => m.hasClass(n));
 
   /**
    * Names bound only ever to a new instance of one imported class (`db = Database(path)`, at module
@@ -454,11 +450,11 @@ export function pythonModule(root: Node, xf?: CrossFile): PyModule {
         let cls: { mod: PyModule; name: string } | undefined;
         if (callee?.type === 'identifier' && !classes.has(callee.text)) {
           const b = xf?.bindings.get(callee.text);
-          cls = b?.kind === 'symbol' ? resolveClass(b.path, b.name, 0) : undefined;
+          cls = b?.kind === 'symbol' ? resolveClass(b.path, b.name) : undefined;
         } else if (callee?.type === 'attribute') {
           const b = xf?.bindings.get(dotted(field(callee, 'object')));
           const cname = field(callee, 'attribute')?.text;
-          cls = b?.kind === 'module' && cname ? resolveClass(b.path, cname, 0) : undefined;
+          cls = b?.kind === 'module' && cname ? resolveClass(b.path, cname) : undefined;
         }
         const prev = instanceMap!.get(left.text);
         if (!cls || (prev && (prev.mod !== cls.mod || prev.name !== cls.name))) poisoned.add(left.text);
