@@ -1,6 +1,6 @@
 import { type Node, field, line, endLine, walk, operator } from './ast.js';
 import type { RuleHit } from './catalog.js';
-import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorName, exits, isWrite, numberOf, unwrap } from './c.js';
+import { type FileInfo, type FnInfo, argList, boundedExpr, callName, declaratorName, exits, isWrite, numberOf, pathConditions, unwrap } from './c.js';
 import { C } from './data.js';
 
 /*
@@ -107,22 +107,10 @@ function assigns(s: Node | null, names: ReadonlySet<string>): boolean {
 
 /** A test of the length on the way to `n`: an enclosing condition, or an earlier exit or clamp. */
 function checkedBefore(n: Node, body: Node, names: ReadonlySet<string>): boolean {
-  const within = (x: Node, c: Node | null): boolean => !!c && x.startIndex >= c.startIndex && x.endIndex <= c.endIndex;
-  let child = n;
-  for (let p = n.parent; p; child = p, p = p.parent) {
-    if (/^(if_statement|while_statement|for_statement|do_statement|conditional_expression)$/.test(p.type)) {
-      const c = field(p, 'condition');
-      if (!within(child, c) && limits(c, names)) return true;
-    }
-    if (p.type === 'binary_expression' && /^(&&|\|\|)$/.test(operator(p)) && within(child, field(p, 'right')) && limits(field(p, 'left'), names)) return true;
-    if (p.type === 'compound_statement' || p.type === 'case_statement') {
-      for (const s of p.namedChildren) {
-        if (s.id === child.id) break;
-        if (s.type !== 'if_statement' || !limits(field(s, 'condition'), names)) continue;
-        if (exits(field(s, 'consequence')) || exits(field(s, 'alternative')) || assigns(s, names)) return true;
-      }
-    }
-    if (p.id === body.id) break;
+  for (const c of pathConditions(n, body)) {
+    if (!limits(c.cond, names)) continue;
+    if (c.how !== 'earlier') return true;
+    if (exits(field(c.owner, 'consequence')) || exits(field(c.owner, 'alternative')) || assigns(c.owner, names)) return true;
   }
   return false;
 }

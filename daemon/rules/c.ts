@@ -269,26 +269,40 @@ function isIn(n: Node, container: Node | null): boolean {
   return !!container && n.startIndex >= container.startIndex && n.endIndex <= container.endIndex;
 }
 
+/** A condition met on the way to `n`: where it comes from, and the statement or expression it belongs to. */
+export interface PathCondition {
+  cond: Node | null;
+  /** `encloses`: of an if/loop/?: around `n`; `left`: the left side of a `&&`/`||` whose right side holds `n`; `earlier`: of an `if` before `n` in a block on the way. */
+  how: 'encloses' | 'left' | 'earlier';
+  owner: Node;
+  /** For `earlier`: the block (compound or case statement) both are in. */
+  block?: Node;
+}
+
+const CONDITIONED = new Set(['if_statement', 'while_statement', 'for_statement', 'do_statement', 'conditional_expression']);
+
+/** The conditions on the path from `stop` down to `n`, nearest first; each guard rule picks the ones it trusts. */
+export function* pathConditions(n: Node, stop: Node): Generator<PathCondition> {
+  for (const { child, parent } of climb(n, stop)) {
+    if (CONDITIONED.has(parent.type)) {
+      const cond = field(parent, 'condition');
+      if (!isIn(child, cond)) yield { cond, how: 'encloses', owner: parent };
+    } else if (parent.type === 'binary_expression' && (operator(parent) === '&&' || operator(parent) === '||') && isIn(child, field(parent, 'right'))) {
+      yield { cond: field(parent, 'left'), how: 'left', owner: parent };
+    } else if (parent.type === 'compound_statement' || parent.type === 'case_statement') {
+      for (const s of kids(parent)) {
+        if (s.id === child.id) break;
+        if (s.type === 'if_statement') yield { cond: field(s, 'condition'), how: 'earlier', owner: s, block: parent };
+      }
+    }
+  }
+}
+
 /** Whether some condition on the path to `n` (enclosing or an earlier early exit) mentions `names`. */
 export function guarded(n: Node, body: Node, names: ReadonlySet<string>): boolean {
-  for (const { child, parent } of climb(n, body)) {
-    switch (parent.type) {
-      case 'if_statement':
-      case 'while_statement':
-      case 'for_statement':
-      case 'do_statement':
-      case 'conditional_expression': {
-        const cond = field(parent, 'condition');
-        if (cond && !isIn(child, cond) && mentions(cond, names)) return true;
-        break;
-      }
-      case 'compound_statement':
-        for (const s of kids(parent)) {
-          if (s.id === child.id) break;
-          if (s.type === 'if_statement' && !field(s, 'alternative') && exits(field(s, 'consequence')) && mentions(field(s, 'condition'), names)) return true;
-        }
-        break;
-    }
+  for (const c of pathConditions(n, body)) {
+    if (c.how === 'encloses' && mentions(c.cond, names)) return true;
+    if (c.how === 'earlier' && c.block?.type === 'compound_statement' && !field(c.owner, 'alternative') && exits(field(c.owner, 'consequence')) && mentions(c.cond, names)) return true;
   }
   return false;
 }
@@ -465,14 +479,9 @@ function decrements(n: Node | null, v: string, use?: Node): boolean {
 
 /** An `if` inside `stop` on the way to `n` that compares `v` itself: enclosing it, or an earlier early exit. */
 function testedOnTheWay(n: Node, stop: Node, v: string): boolean {
-  for (const { child, parent } of climb(n, stop)) {
-    if (parent.type === 'if_statement' && !isIn(child, field(parent, 'condition')) && testsDirectly(field(parent, 'condition'), v)) return true;
-    if (parent.type === 'compound_statement') {
-      for (const st of kids(parent)) {
-        if (st.id === child.id) break;
-        if (st.type === 'if_statement' && exits(field(st, 'consequence')) && testsDirectly(field(st, 'condition'), v)) return true;
-      }
-    }
+  for (const c of pathConditions(n, stop)) {
+    if (c.how === 'encloses' && c.owner.type === 'if_statement' && testsDirectly(c.cond, v)) return true;
+    if (c.how === 'earlier' && c.block?.type === 'compound_statement' && exits(field(c.owner, 'consequence')) && testsDirectly(c.cond, v)) return true;
   }
   return false;
 }
